@@ -16,8 +16,9 @@ inputs, the defaults of its attributes, and sample inputs for the gradient check
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
