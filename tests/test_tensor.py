@@ -154,7 +154,7 @@ def test_no_grad_records_nothing_and_restores_the_mode():
         y = x * 2
     assert tc.is_grad_enabled() and y.node is None and not y.requires_grad
     with pytest.raises(ZeroDivisionError), tc.no_grad():
-        1 / 0
+        raise ZeroDivisionError
     assert tc.is_grad_enabled()
     with tc.no_grad():
         with tc.no_grad():

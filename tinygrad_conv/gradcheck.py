@@ -86,5 +86,6 @@ def gradcheck_op(op: Op | str, rng: np.random.Generator | None = None, **toleran
         raise ValueError(f"op {op.name!r} declares no samples to gradcheck")
     samples = op.samples(rng or np.random.default_rng(0))
     for sample in samples:
-        gradcheck(lambda *ts: op(*ts, **{**op.defaults, **sample.attrs}), sample_tensors(sample), **tolerances)
+        attrs = {**op.defaults, **sample.attrs}
+        gradcheck(lambda *ts, attrs=attrs: op(*ts, **attrs), sample_tensors(sample), **tolerances)
     return len(samples)
