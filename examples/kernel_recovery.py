@@ -106,7 +106,8 @@ def plot_kernels(panels: list[tuple[str, np.ndarray]], path: Path) -> None:
         limit = np.abs(kernel).max() or 1.0
         ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
         for (i, j), value in np.ndenumerate(kernel):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7 if kernel.shape[0] > 4 else 9)
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7 if kernel.shape[0] > 4 else 9,
+                    color="white" if abs(value) > 0.6 * limit else "black")
         ax.set_title(title, fontsize=10)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle("true (top) and learned (bottom) kernels; only the composed kernel is identifiable")
@@ -143,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plot_loss(losses, args.out / "loss.png", args.optimizer)
         plot_kernels(
-            [("k1 (true)", K1), ("k2 (true)", K2), ("k2 * k1 composed (true)", true),
-             ("w1 (learned)", w1), ("w2 (learned)", w2), ("w2 * w1 composed (learned)", learned)],
+            [("k1 (true)", K1), ("k2 (true)", K2), ("composed 6x6, stride 2 (true)", true),
+             ("w1 (learned)", w1), ("w2 (learned)", w2), ("composed 6x6, stride 2 (learned)", learned)],
             args.out / "kernels.png",
         )
         print(f"wrote {args.out / 'loss.png'} and {args.out / 'kernels.png'}")
