@@ -7,7 +7,7 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import optim
+from . import optim, viz
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "GradcheckError", "Node", "OPS", "Op", "Sample", "Tensor", "add", "conv2d", "conv2d_backward_fast",
     "conv2d_backward_literal", "get_op", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "mul",
-    "neg", "no_grad", "optim", "pad", "register_op", "relu", "rotate180", "sigmoid", "sub", "sum_of_squares",
+    "neg", "no_grad", "optim", "pad", "register_op", "relu", "rotate180", "sigmoid", "sub", "sum_of_squares", "viz",
 ]
