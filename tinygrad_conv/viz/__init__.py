@@ -32,4 +32,4 @@ def _draw(self: Tensor, **options: Any) -> Any:
 _draw.__name__ = _draw.__qualname__ = "draw"
 Tensor.draw = _draw
 
-__all__ = ["GraphvizNotFoundError", "INSTALL_HINT", "dot_source", "draw_graph", "find_dot", "render", "render_or_dot"]
+__all__ = ["INSTALL_HINT", "GraphvizNotFoundError", "dot_source", "draw_graph", "find_dot", "render", "render_or_dot"]

@@ -9,7 +9,8 @@ package; :func:`draw_graph` wraps it in a ``graphviz.Digraph``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..tensor import Tensor, topological_order
 from . import labels as L

@@ -41,7 +41,7 @@ SMALL = 10  # point size of the detail lines
 
 
 def fmt(value: float) -> str:
-    """A number in 3 significant digits with a short exponent: 0.000123 -> '1.23e-4'."""
+    """A number in 3 significant digits with a short exponent: 1.23456e-05 -> '1.23e-5'."""
     value = float(value)
     if value == 0:
         return "0"
@@ -169,5 +169,5 @@ def grad_fill(mean_abs: float, low: float, high: float) -> tuple[str, str]:
         return (GRAD_PALETTE[0], "black") if mean_abs == 0 else ("#7f00ff", "white")
     span = np.log10(high) - np.log10(low) if low > 0 and high > low else 0.0
     position = 0.5 if span == 0 else (np.log10(mean_abs) - np.log10(low)) / span
-    index = int(round(float(np.clip(position, 0, 1)) * (len(GRAD_PALETTE) - 1)))
+    index = round(float(np.clip(position, 0, 1)) * (len(GRAD_PALETTE) - 1))
     return GRAD_PALETTE[index], "white" if index >= len(GRAD_PALETTE) - 2 else "black"
