@@ -128,8 +128,10 @@ def graph_body(
         grad_range = (min(positive), max(positive)) if positive else None
 
     index = {id(t): i for i, t in enumerate(order)}
+    declared: set[int] = set()
     body: list[str] = []
-    for i, tensor in enumerate(order):
+
+    def declare(tensor: Tensor) -> None:
         role = _role(tensor, id(tensor) in root_ids)
         name = names.get(id(tensor), tensor.name)
         attrs = {
@@ -146,10 +148,19 @@ def graph_body(
                 low, high = grad_range or (1.0, 1.0)
                 fill, font = L.grad_fill(L.grad_stats(tensor.grad)[1], low, high)
             attrs.update(fillcolor=fill, fontcolor=font, penwidth="2")
-        body.append(f"\tt{i} {attr_list(attrs)}\n")
+        declared.add(id(tensor))
+        body.append(f"\tt{index[id(tensor)]} {attr_list(attrs)}\n")
+
+    for i, tensor in enumerate(order):
         node = tensor._node
         if node is None:
             continue
+        # Leaves are declared just before their first consumer, in input order, so dot tends
+        # to lay an op's inputs out left to right as (x, weight, bias) rather than reversed.
+        for parent in node.inputs:
+            if parent is not None and id(parent) not in declared:
+                declare(parent)
+        declare(tensor)
         op_attrs = {"label": L.op_label(node.op, node.attrs, show_defaults), "shape": "box", "style": "rounded,filled",
                     "fillcolor": L.ROLE_COLORS["op"], "color": L.ROLE_BORDERS["op"], "class": "op"}
         body.append(f"\top{i} {attr_list(op_attrs)}\n")
@@ -160,6 +171,9 @@ def graph_body(
             edge = f" {attr_list({'label': node.op.inputs[slot]})}" if labelled else ""
             body.append(f"\tt{index[id(parent)]} -> op{i}{edge}\n")
         body.append(f"\top{i} -> t{i}\n")
+    for tensor in order:
+        if id(tensor) not in declared:  # a leaf that no op consumes: a root
+            declare(tensor)
     if legend:
         body.extend(_legend_lines(color_by, grad_range))
     return body
