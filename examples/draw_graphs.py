@@ -72,8 +72,8 @@ def _cube_samples(rng: np.random.Generator) -> list[tc.Sample]:
 
 def custom_op(rng: np.random.Generator) -> tuple[tc.Tensor, dict]:
     """A user-registered op, ``cube``, drawn with its own name and no change to viz."""
-    cube = tc.OPS["cube"] if "cube" in tc.OPS else tc.register_op(
-        "cube", _cube_forward, _cube_vjp, samples=_cube_samples, doc="x**3, registered by the gallery."
+    cube = tc.register_op(
+        "cube", _cube_forward, _cube_vjp, samples=_cube_samples, doc="x**3, registered by the gallery.", replace=True
     )
     w = tc.Tensor(rng.standard_normal((2, 2)), requires_grad=True, name="w")
     loss = (cube(w) * 2.0).sum_of_squares()
