@@ -7,7 +7,7 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import optim
+from . import optim, viz
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
@@ -43,4 +43,5 @@ __all__ = [
     "sigmoid",
     "sub",
     "sum_of_squares",
+    "viz",
 ]
