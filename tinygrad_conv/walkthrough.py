@@ -1,7 +1,7 @@
 """The conv2d backward pass, one named stage at a time, for reading rather than for speed.
 
-:func:`conv2d_backward_steps` runs the seed's algorithm (insert zeros, pad, rotate the
-kernel, correlate) with the pieces from :mod:`tinygrad_conv.conv` and returns every
+`conv2d_backward_steps` runs the seed's algorithm (insert zeros, pad, rotate the
+kernel, correlate) with the pieces from `tinygrad_conv.conv` and returns every
 intermediate array under a name, so that a notebook can print or plot each stage.
 The engine's own backward stays ``conv2d_backward_fast``; the tests check that both agree.
 """
@@ -21,10 +21,28 @@ def conv2d_backward_steps(
 ) -> dict[str, Any]:
     """The literal conv2d backward, returning each intermediate array by name.
 
-    Shapes follow :func:`tinygrad_conv.conv2d`: x (H, W) with w (kh, kw); x (C, H, W) or
+    Shapes follow `tinygrad_conv.conv2d`: x (H, W) with w (kh, kw); x (C, H, W) or
     (N, C, H, W) with w (O, C, kh, kw). ``grad`` is dL/dy and has the conv output's shape.
     Arrays come back in the layout of the inputs: 2-D for a 2-D input, and with the
     batch (and channel) axes for 3-D and 4-D inputs.
+
+    The returned dict has these keys:
+
+    - ``error``: ``grad`` itself, (…, H', W');
+    - ``error_inserted``: stride-1 zeros between its elements, (…, (H'-1)s+1, (W'-1)s+1);
+    - ``error_padded``: that, padded by dilation*(k-1) on every side, plus one more
+      row (column) at the bottom (right) per unused trailing input row (column);
+    - ``kernel``: ``w``; ``kernel_rotated``: ``w`` rotated 180 degrees, with its
+      channel axes swapped to (C, O, kh, kw) for 4-D kernels;
+    - ``input_padded``: x with the forward's zero padding;
+    - ``input_grad_padded``: ``error_padded`` correlated with ``kernel_rotated``
+      (dilation d), the gradient of ``input_padded``;
+    - ``input_grad``: that, with the forward's padding cropped off: dL/dx;
+    - ``kernel_grad``: ``input_padded`` correlated with ``error_inserted``: dL/dw;
+    - ``bias_grad``: the sum of the error: dL/db (0-d for a 2-D input, else (O,));
+    - ``unused_rows``, ``unused_cols``: how many trailing rows and columns of
+      ``input_padded`` the forward never read (their gradient is exactly 0);
+    - ``stride``, ``padding`` (top, bottom, left, right), ``dilation``: as resolved.
 
     Args:
         x: the conv input, array-like or Tensor.
@@ -35,23 +53,7 @@ def conv2d_backward_steps(
         dilation: an int or a pair, each >= 1.
 
     Returns:
-        A dict with the keys
-
-        - ``error``: ``grad`` itself, (…, H', W');
-        - ``error_inserted``: stride-1 zeros between its elements, (…, (H'-1)s+1, (W'-1)s+1);
-        - ``error_padded``: that, padded by dilation*(k-1) on every side, plus one more
-          row (column) at the bottom (right) per unused trailing input row (column);
-        - ``kernel``: ``w``; ``kernel_rotated``: ``w`` rotated 180 degrees, with its
-          channel axes swapped to (C, O, kh, kw) for 4-D kernels;
-        - ``input_padded``: x with the forward's zero padding;
-        - ``input_grad_padded``: ``error_padded`` correlated with ``kernel_rotated``
-          (dilation d), the gradient of ``input_padded``;
-        - ``input_grad``: that, with the forward's padding cropped off: dL/dx;
-        - ``kernel_grad``: ``input_padded`` correlated with ``error_inserted``: dL/dw;
-        - ``bias_grad``: the sum of the error: dL/db (0-d for a 2-D input, else (O,));
-        - ``unused_rows``, ``unused_cols``: how many trailing rows and columns of
-          ``input_padded`` the forward never read (their gradient is exactly 0);
-        - ``stride``, ``padding`` (top, bottom, left, right), ``dilation``: as resolved.
+        A dict of named stages (arrays) and the ints and tuples listed above.
 
     Raises:
         TypeError: for non-numeric data or ill-typed stride, padding or dilation.
