@@ -13,6 +13,7 @@ from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
 from .registry import OPS, Op, Sample, get_op, register_op
 from .tensor import Node, Tensor, is_grad_enabled, no_grad
+from .walkthrough import conv2d_backward_steps
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "conv2d",
     "conv2d_backward_fast",
     "conv2d_backward_literal",
+    "conv2d_backward_steps",
     "get_op",
     "gradcheck",
     "gradcheck_op",
