@@ -57,7 +57,7 @@ def progress(steps: int):
 
 
 def train(seed: int = 0, steps: int = 2000, lr: float | None = None, optimizer: str = "sgd", quiet: bool = False):
-    """Train the two-layer model; return (losses, params dict, x, target)."""
+    """Train the two-layer model; return (losses, params dict, the last step's loss tensor)."""
     rng = np.random.default_rng(seed)
     x = tc.Tensor(rng.normal(1.0, 1.0, (20, 20)), name="x")
     with tc.no_grad():
@@ -83,7 +83,7 @@ def train(seed: int = 0, steps: int = 2000, lr: float | None = None, optimizer: 
         losses[step] = loss.item()
         if step % 100 == 99 and not quiet:
             write(f"step {step:5d}: loss {losses[step]:.6g}")
-    return losses, params, x, target
+    return losses, params, loss
 
 
 def plot_loss(losses: np.ndarray, path: Path, optimizer: str) -> None:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    losses, params, _, _ = train(args.seed, args.steps, args.lr, args.optimizer)
+    losses, params, last_loss = train(args.seed, args.steps, args.lr, args.optimizer)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print(f"loss: {losses[0]:.6g} at step 0 -> {losses[-1]:.6g} at step {args.steps - 1} "
           f"({losses[-1] / losses[0]:.3%} of the start); training took {wall:.2f} s wall, {cpu:.2f} s CPU")
@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"composed 6x6 stride-2 kernel: max |learned - true| = {error:.4g} "
           f"(true kernel max |K| = {np.abs(true).max():.0f}); bias learned {learned_bias:.4g}, true {true_bias:.0f}")
 
+    graph = tc.viz.render_or_dot(last_loss, args.out / "graph", params=params, show_defaults=True, legend=True)
+    print(f"wrote {graph}: the last step's graph with its gradients")
     try:
         plot_loss(losses, args.out / "loss.png", args.optimizer)
         plot_kernels(
