@@ -10,9 +10,17 @@
 from . import optim
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
+from .losses import cross_entropy, log_softmax, mse_loss
+from .math_ops import div, exp, log, matmul, pow, tanh
 from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
+from .pool import avg_pool2d, max_pool2d
+from .reduce import max, mean, sum
 from .registry import OPS, Op, Sample, get_op, register_op
+from .serialization import load, save
+from .shape import TensorIndexError, flatten, getitem, permute, reshape, transpose
 from .tensor import Node, Tensor, is_grad_enabled, no_grad
+
+from . import data, nn  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"
 
@@ -20,4 +28,8 @@ __all__ = [
     "GradcheckError", "Node", "OPS", "Op", "Sample", "Tensor", "add", "conv2d", "conv2d_backward_fast",
     "conv2d_backward_literal", "get_op", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "mul",
     "neg", "no_grad", "optim", "pad", "register_op", "relu", "rotate180", "sigmoid", "sub", "sum_of_squares",
+    # models (issue 5)
+    "TensorIndexError", "avg_pool2d", "cross_entropy", "data", "div", "exp", "flatten", "getitem", "load", "log",
+    "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "nn", "permute", "pow", "reshape", "save",
+    "sum", "tanh", "transpose",
 ]
