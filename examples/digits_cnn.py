@@ -3,8 +3,8 @@
     python examples/digits_cnn.py                      # train, evaluate, write out/digits/
     python examples/digits_cnn.py --load out/digits/model.npz   # evaluate a saved model
 
-The model is conv(1->16, 3x3, pad 1)-relu-maxpool 2, conv(16->32, 3x3, pad 1)-relu-maxpool 2,
-linear(128->10), trained with AdamW and a cosine learning-rate schedule on a fixed, seeded,
+The model is conv(1->32, 3x3, pad 1)-relu-maxpool 2, conv(32->64, 3x3, pad 1)-relu-maxpool 2,
+linear(256->10), trained with AdamW and a cosine learning-rate schedule on a fixed, seeded,
 stratified 80/20 split. It writes model.npz, curves.png (train loss and test accuracy per
 epoch), confusion.png (the test confusion matrix) and filters.png (the first layer's kernels).
 """
@@ -37,13 +37,13 @@ def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def make_model(seed: int) -> nn.Module:
-    """conv-relu-pool, conv-relu-pool, linear, with float32 parameters drawn from ``seed``."""
+    """conv-relu-pool, conv-relu-pool, linear, with float32 parameters drawn from ``seed`` (float32: 2x faster)."""
     rng = np.random.default_rng(seed)
     f32 = {"rng": rng, "dtype": np.float32}
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, **f32), nn.ReLU(), nn.MaxPool2d(2),   # 16 x 4 x 4
-        nn.Conv2d(16, 32, 3, padding=1, **f32), nn.ReLU(), nn.MaxPool2d(2),  # 32 x 2 x 2
-        nn.Flatten(), nn.Linear(32 * 2 * 2, CLASSES, **f32),
+        nn.Conv2d(1, 32, 3, padding=1, **f32), nn.ReLU(), nn.MaxPool2d(2),   # 32 x 4 x 4
+        nn.Conv2d(32, 64, 3, padding=1, **f32), nn.ReLU(), nn.MaxPool2d(2),  # 64 x 2 x 2
+        nn.Flatten(), nn.Linear(64 * 2 * 2, CLASSES, **f32),
     )
 
 
@@ -57,7 +57,7 @@ def train(model: nn.Module, X_train, y_train, X_test, y_test, args) -> dict[str,
     """AdamW with a cosine schedule; returns the per-epoch train loss and test accuracy."""
     from tqdm import tqdm
 
-    optimizer = tc.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    optimizer = tc.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = tc.optim.CosineAnnealingLR(optimizer, T_max=args.epochs)
     rng = np.random.default_rng(args.seed)
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
@@ -154,9 +154,10 @@ def plot_filters(weight: np.ndarray, path: str) -> None:
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=0.002, help="AdamW's initial learning rate (cosine-annealed)")
+    parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join("out", "digits"))
     parser.add_argument("--load", metavar="PATH", help="evaluate this saved model instead of training")

@@ -48,16 +48,18 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {os.fspath(path)!r}")
+    where = repr(os.fspath(path))
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not a .npz archive of named arrays")
-            state = {name: archive[name] for name in archive.files}
-    except AttributeError:  # np.load returned a plain array, which has no context manager
-        raise ValueError(f"cannot load {os.fspath(path)!r}: it is a single array, not a .npz state dict") from None
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"cannot load {where}: it is a single array, not a .npz state dict")
+        with loaded:
+            state = {name: loaded[name] for name in loaded.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(f"cannot load {os.fspath(path)!r} as a state dict: {error}") from None
+        if str(error).startswith("cannot load"):
+            raise
+        raise ValueError(f"cannot load {where} as a state dict: {error}") from None
     for name, array in state.items():
         if array.dtype.kind not in "biuf":
-            raise ValueError(f"cannot load {os.fspath(path)!r}: entry {name!r} has non-numeric dtype {array.dtype}")
+            raise ValueError(f"cannot load {where}: entry {name!r} has non-numeric dtype {array.dtype}")
     return state
