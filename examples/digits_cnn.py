@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tinygrad_conv as tc  # noqa: E402
-from tinygrad_conv import nn  # noqa: E402
+import tinygrad_conv as tc
+from tinygrad_conv import nn
 
 CLASSES = 10
 
@@ -144,10 +144,11 @@ def plot_filters(weight: np.ndarray, path: str) -> None:
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < count:
-            ax.imshow(weight[index, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            image = ax.imshow(weight[index, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
             ax.set_title(f"#{index}", fontsize=8)
-    fig.suptitle(f"first conv layer: {count} learned 3x3 kernels (red > 0 > blue, shared scale ±{limit:.2f})")
-    fig.tight_layout()
+    fig.suptitle(f"first conv layer: its {count} learned 3x3 kernels (one shared colour scale)")
+    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    fig.colorbar(image, cax=fig.add_axes((0.93, 0.15, 0.015, 0.7)), label="weight")
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

@@ -7,7 +7,7 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import optim
+from . import data, nn, optim
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .losses import cross_entropy, log_softmax, mse_loss
@@ -20,16 +20,13 @@ from .serialization import load, save
 from .shape import TensorIndexError, flatten, getitem, permute, reshape, transpose
 from .tensor import Node, Tensor, is_grad_enabled, no_grad
 
-from . import data, nn  # noqa: E402  (they build on everything above)
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "GradcheckError", "Node", "OPS", "Op", "Sample", "Tensor", "add", "conv2d", "conv2d_backward_fast",
-    "conv2d_backward_literal", "get_op", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "mul",
-    "neg", "no_grad", "optim", "pad", "register_op", "relu", "rotate180", "sigmoid", "sub", "sum_of_squares",
-    # models (issue 5)
-    "TensorIndexError", "avg_pool2d", "cross_entropy", "data", "div", "exp", "flatten", "getitem", "load", "log",
-    "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "nn", "permute", "pow", "reshape", "save",
-    "sum", "tanh", "transpose",
+__all__ = [  # sorted as ruff's RUF022 wants; issue 5 added data, nn, save/load and the model ops
+    "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d", "conv2d",
+    "conv2d_backward_fast", "conv2d_backward_literal", "cross_entropy", "data", "div", "exp", "flatten", "get_op",
+    "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load", "log", "log_softmax",
+    "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul", "neg", "nn", "no_grad", "optim", "pad", "permute",
+    "pow", "register_op", "relu", "reshape", "rotate180", "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh",
+    "transpose",
 ]

@@ -167,7 +167,7 @@ _mse_loss = register_op("mse_loss", _mse_forward, _mse_vjp, inputs=("input", "ta
                         samples=_mse_samples, method=False, doc="Mean (or summed) squared error.")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error ``(input - target)**2``, averaged ("mean"), summed ("sum") or not ("none").
 
     Both arguments must have the same shape (PyTorch only warns on broadcasting; we refuse).

@@ -75,7 +75,7 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: the smallest learning rate, a number >= 0.
     """
 
-    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):  # noqa: N803 - PyTorch's name
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
         self.T_max = _check_int(T_max, "T_max", 1)
         if isinstance(eta_min, bool) or not isinstance(eta_min, (int, float, np.floating)) or eta_min < 0:

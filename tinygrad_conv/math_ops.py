@@ -128,7 +128,7 @@ _pow = register_op(
 )
 
 
-def pow(x: Any, exponent: float) -> Tensor:  # noqa: A001 - PyTorch's name
+def pow(x: Any, exponent: float) -> Tensor:
     """``x ** exponent`` elementwise, for a scalar ``exponent``.
 
     Raises:

@@ -6,7 +6,7 @@ The learning-rate schedulers live in :mod:`tinygrad_conv.lr_scheduler` and are r
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -123,4 +123,4 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "LRScheduler", "StepLR", "CosineAnnealingLR"]
+__all__ = ["SGD", "Adam", "AdamW", "CosineAnnealingLR", "LRScheduler", "Optimizer", "StepLR"]

@@ -120,7 +120,7 @@ _max = register_op("max", _max_forward, _max_vjp, defaults=_defaults, samples=_r
                    doc="Maximum over axis (None: all); the gradient goes to one maximal element per slice.")
 
 
-def sum(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     """The sum of ``x`` over ``axis`` (None: every axis).
 
     Args:
@@ -143,7 +143,7 @@ def mean(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = Fal
     return _mean(x, axis=axis, keepdims=keepdims)
 
 
-def max(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     """The maximum of ``x`` over ``axis`` (None: every axis); arguments as in :func:`sum`.
 
     The gradient of each slice goes to one maximal element (the first, in C order of

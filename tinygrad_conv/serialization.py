@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError(f"cannot load {where}: it is a single array, not a .npz state dict")
+            raise ValueError(f"cannot load {where}: it is a single array, not a .npz state dict")  # noqa: TRY004
         with loaded:
             state = {name: loaded[name] for name in loaded.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from ..conv import as_pair, conv2d
-from ..ops import relu, sigmoid
 from ..math_ops import matmul, tanh
+from ..ops import relu, sigmoid
 from ..pool import avg_pool2d, max_pool2d
 from ..shape import flatten, transpose
 from ..tensor import Tensor
