@@ -148,7 +148,9 @@ def plot_filters(weight: np.ndarray, path: str) -> None:
             ax.set_title(f"#{index}", fontsize=8)
     fig.suptitle(f"first conv layer: its {count} learned 3x3 kernels (one shared colour scale)")
     fig.tight_layout(rect=(0, 0, 0.92, 1))
-    fig.colorbar(image, cax=fig.add_axes((0.93, 0.15, 0.015, 0.7)), label="weight")
+    bar_axes = fig.add_axes((0.93, 0.15, 0.015, 0.7))
+    fig.colorbar(image, cax=bar_axes)
+    bar_axes.set_title("weight", fontsize=9)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
