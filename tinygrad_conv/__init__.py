@@ -7,43 +7,27 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import optim, viz
+from . import data, nn, optim, viz
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
+from .losses import cross_entropy, log_softmax, mse_loss
+from .math_ops import div, exp, log, matmul, pow, tanh
 from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
+from .pool import avg_pool2d, max_pool2d
+from .reduce import max, mean, sum
 from .registry import OPS, Op, Sample, get_op, register_op
+from .serialization import load, save
+from .shape import TensorIndexError, flatten, getitem, permute, reshape, transpose
 from .tensor import Node, Tensor, is_grad_enabled, no_grad
 from .walkthrough import conv2d_backward_steps
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "OPS",
-    "GradcheckError",
-    "Node",
-    "Op",
-    "Sample",
-    "Tensor",
-    "add",
-    "conv2d",
-    "conv2d_backward_fast",
-    "conv2d_backward_literal",
-    "conv2d_backward_steps",
-    "get_op",
-    "gradcheck",
-    "gradcheck_op",
-    "insert_zeros",
-    "is_grad_enabled",
-    "mul",
-    "neg",
-    "no_grad",
-    "optim",
-    "pad",
-    "register_op",
-    "relu",
-    "rotate180",
-    "sigmoid",
-    "sub",
-    "sum_of_squares",
-    "viz",
+    "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d", "conv2d",
+    "conv2d_backward_fast", "conv2d_backward_literal", "conv2d_backward_steps", "cross_entropy", "data", "div", "exp", "flatten", "get_op",
+    "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load", "log", "log_softmax",
+    "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul", "neg", "nn", "no_grad", "optim", "pad", "permute",
+    "pow", "register_op", "relu", "reshape", "rotate180", "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh",
+    "transpose", "viz",
 ]

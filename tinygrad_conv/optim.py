@@ -1,4 +1,7 @@
-"""Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay) and Adam."""
+"""Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam and AdamW.
+
+The learning-rate schedulers live in :mod:`tinygrad_conv.lr_scheduler` and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 from .tensor import Tensor
 
 
@@ -103,3 +107,20 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1**t)
         denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
         p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+
+    Each step first shrinks the parameter, ``p *= 1 - lr * weight_decay``, then takes the
+    plain Adam step; the decay never enters the moment estimates.
+    """
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+__all__ = ["SGD", "Adam", "AdamW", "CosineAnnealingLR", "LRScheduler", "Optimizer", "StepLR"]

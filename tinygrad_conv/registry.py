@@ -37,6 +37,16 @@ class Sample:
     attrs: dict = field(default_factory=dict)
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` that also works when either side is an ndarray (an array attribute, say)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # an elementwise comparison with no single truth value
+        return False
+
+
 @dataclass(frozen=True)
 class Op:
     """A registered op. ``inputs`` names its tensor arguments, ``defaults`` its attributes."""
@@ -52,7 +62,7 @@ class Op:
     def non_default_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The attributes whose value differs from the default (what a graph label shows)."""
         missing = object()
-        return {k: v for k, v in attrs.items() if self.defaults.get(k, missing) != v}
+        return {k: v for k, v in attrs.items() if not _equal(self.defaults.get(k, missing), v)}
 
     def __call__(self, *inputs: Any, **attrs: Any) -> Tensor:
         return apply(self, *inputs, **attrs)

@@ -1,0 +1,355 @@
+"""The model ops of issue 5: gradcheck, a closed-form or loop oracle, PyTorch (optional), bad inputs."""
+
+import numpy as np
+import pytest
+
+import tinygrad_conv as tc
+from tinygrad_conv.gradcheck import gradcheck_op
+
+NEW_OPS = ["matmul", "div", "pow", "exp", "log", "tanh", "sum", "mean", "max", "reshape", "permute", "getitem",
+           "max_pool2d", "avg_pool2d", "log_softmax", "cross_entropy", "mse_loss"]
+
+
+def T(a):
+    return tc.Tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+def grads(fn, *arrays, seed=0):
+    """Output data and the input grads of sum(fn(*tensors) * r) for a fixed random r."""
+    tensors = [T(a) for a in arrays]
+    out = fn(*tensors)
+    r = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(r)
+    return out.data, [t.grad for t in tensors], r
+
+
+@pytest.mark.parametrize("name", NEW_OPS)
+def test_registered_with_samples_and_gradchecked(name):
+    assert name in tc.OPS and tc.OPS[name].samples is not None
+    assert gradcheck_op(name) >= 1
+
+
+def test_non_default_attrs_handles_array_attrs():
+    op = tc.OPS["cross_entropy"]
+    assert set(op.non_default_attrs({"target": np.array([0, 1]), "reduction": "mean"})) == {"target"}
+
+
+# --- arithmetic ----------------------------------------------------------------------
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,)),
+                                   ((2, 1, 3, 4), (5, 4, 2)), ((3,), (2, 3, 2))])
+def test_matmul_closed_form(sa, sb):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    out, (ga, gb), r = grads(lambda x, y: x @ y, a, b)
+    np.testing.assert_allclose(out, a @ b)
+    # Oracle: lift vectors to matrices, broadcast the batch dims, then sum them away by hand.
+    a2 = a[None] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    r2 = np.reshape(r, batch + (a2.shape[-2], b2.shape[-1]))
+    ga_full = np.einsum("...ij,...kj->...ik", r2, np.broadcast_to(b2, batch + b2.shape[-2:]))
+    gb_full = np.einsum("...ki,...kj->...ij", np.broadcast_to(a2, batch + a2.shape[-2:]), r2)
+    np.testing.assert_allclose(ga, sum_to(ga_full, a2.shape).reshape(a.shape))
+    np.testing.assert_allclose(gb, sum_to(gb_full, b2.shape).reshape(b.shape))
+
+
+def sum_to(g, shape):
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def test_arithmetic_closed_forms():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((3, 4)), rng.uniform(0.5, 2, (3, 4))
+    out, (ga, gb), r = grads(lambda x, y: x / y, a, b)
+    np.testing.assert_allclose(out, a / b)
+    np.testing.assert_allclose(ga, r / b)
+    np.testing.assert_allclose(gb, -r * a / b**2)
+    for fn, f, df in [(tc.exp, np.exp, np.exp), (tc.log, np.log, lambda v: 1 / v),
+                      (tc.tanh, np.tanh, lambda v: 1 - np.tanh(v) ** 2), (lambda t: t**3, lambda v: v**3, lambda v: 3 * v**2),
+                      (lambda t: t**0.5, np.sqrt, lambda v: 0.5 / np.sqrt(v))]:
+        out, (g,), r = grads(fn, b)
+        np.testing.assert_allclose(out, f(b))
+        np.testing.assert_allclose(g, r * df(b))
+
+
+def test_reflected_operators_and_scalars():
+    x = T([1.0, 2.0, 4.0])
+    np.testing.assert_allclose((2 / x).data, [2, 1, 0.5])
+    np.testing.assert_allclose((x / 2).data, [0.5, 1, 2])
+    np.testing.assert_allclose((2**x).data, [2, 4, 16])
+    np.testing.assert_allclose((np.ones((2, 3)) @ x).data, [7, 7])
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, 0)
+    f32 = tc.Tensor(np.ones(3, np.float32), requires_grad=True)
+    assert (f32 / 2).dtype == np.float32 and (f32**2).dtype == np.float32 and tc.exp(f32).dtype == np.float32
+
+
+def test_arithmetic_bad_inputs():
+    with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(3, 2\)"):
+        T(np.ones((3, 4))) @ T(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="at least 1-D"):
+        tc.matmul(T(2.0), T(np.ones(2)))
+    with pytest.raises(ValueError, match="batch dimensions"):
+        T(np.ones((2, 3, 4))) @ T(np.ones((3, 4, 2)))
+    with pytest.raises(ValueError, match=r"div.*\(3,\).*\(4,\)"):
+        T(np.ones(3)) / T(np.ones(4))
+    with pytest.raises(TypeError, match="exponent"):
+        T(np.ones(3)) ** T(np.ones(3))
+    with pytest.raises(TypeError, match="exponent"):
+        tc.pow(T(np.ones(3)), "2")
+    with pytest.raises(ValueError, match="base"):
+        (-2) ** T(np.ones(3))
+
+
+# --- reductions --------------------------------------------------------------------------
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2), (2, 0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sum_mean_closed_form(axis, keepdims):
+    x = np.random.default_rng(3).standard_normal((2, 3, 4))
+    for fn, ref in ((tc.sum, np.sum), (tc.mean, np.mean)):
+        out, (g,), r = grads(lambda t, fn=fn: fn(t, axis=axis, keepdims=keepdims), x)
+        np.testing.assert_allclose(out, ref(x, axis=axis, keepdims=keepdims))
+        count = x.size // np.size(out)
+        expected = np.broadcast_to(np.reshape(r, ref(x, axis=axis, keepdims=True).shape), x.shape)
+        np.testing.assert_allclose(g, expected / (count if fn is tc.mean else 1))
+
+
+def test_max_grad_goes_to_one_element_per_slice():
+    x = np.array([[1.0, 5.0, 5.0], [7.0, 7.0, 7.0], [0.0, -1.0, 2.0]])
+    t = T(x)
+    t.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    t = T(x)
+    t.max().backward()
+    np.testing.assert_array_equal(t.grad, [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    t = T(x)
+    out = tc.max(t, axis=0, keepdims=True)
+    assert out.shape == (1, 3)
+    out.backward(np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_array_equal(t.grad, [[0, 0, 0], [1, 2, 3], [0, 0, 0]])
+
+
+def test_max_loop_oracle_over_tuple_axes():
+    x = np.random.default_rng(4).standard_normal((3, 2, 4))
+    out, (g,), r = grads(lambda t: tc.max(t, axis=(0, 2)), x)
+    expected = np.zeros_like(x)
+    for j in range(2):
+        i, k = np.unravel_index(np.argmax(x[:, j, :]), (3, 4))
+        expected[i, j, k] = r[j]
+        assert out[j] == x[i, j, k]
+    np.testing.assert_array_equal(g, expected)
+
+
+def test_reduction_bad_inputs():
+    x = T(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"axis 2 is out of range.*\(2, 3\)"):
+        x.sum(axis=2)
+    with pytest.raises(ValueError, match="repeats"):
+        x.mean(axis=(0, -2))
+    with pytest.raises(TypeError, match="axis"):
+        x.max(axis=1.0)
+    with pytest.raises(TypeError, match="keepdims"):
+        x.sum(keepdims="yes")
+    with pytest.raises(ValueError, match="empty"):
+        tc.max(T(np.ones((0, 3))), axis=0)
+
+
+# --- shape ---------------------------------------------------------------------------------
+def test_reshape_flatten_permute_transpose():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out, (g,), r = grads(lambda t: t.reshape(4, -1), x)
+    np.testing.assert_array_equal(out, x.reshape(4, 6))
+    np.testing.assert_array_equal(g, r.reshape(x.shape))
+    assert tc.flatten(T(x)).shape == (2, 12) and tc.flatten(T(x), 0).shape == (24,)
+    assert T(x).flatten(0, 1).shape == (6, 4)
+    out, (g,), r = grads(lambda t: t.permute(2, 0, 1), x)
+    np.testing.assert_array_equal(out, x.transpose(2, 0, 1))
+    np.testing.assert_array_equal(g, r.transpose(1, 2, 0))
+    out, (g,), r = grads(lambda t: t.transpose(0, -1), x)
+    np.testing.assert_array_equal(out, np.swapaxes(x, 0, 2))
+    np.testing.assert_array_equal(g, np.swapaxes(r, 0, 2))
+
+
+def test_shape_bad_inputs():
+    x = T(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 2\)"):
+        x.reshape(4, 2)
+    with pytest.raises(TypeError, match="shape"):
+        x.reshape(2.0, 3)
+    with pytest.raises(ValueError, match="permutation"):
+        x.permute(0, 0)
+    with pytest.raises(ValueError, match="dim1"):
+        x.transpose(0, 2)
+    with pytest.raises(ValueError, match="start_dim"):
+        tc.flatten(x, 1, 0)
+
+
+def test_getitem_scatter_add_loop_oracle():
+    x = np.random.default_rng(5).standard_normal((4, 3))
+    index = np.array([0, 2, 2, 3, 2])
+    out, (g,), r = grads(lambda t: t[index], x)
+    np.testing.assert_array_equal(out, x[index])
+    expected = np.zeros_like(x)
+    for k, row in enumerate(index):
+        expected[row] += r[k]
+    np.testing.assert_allclose(g, expected)
+    out, (g,), r = grads(lambda t: t[1:, [0, 0]], x)
+    expected = np.zeros_like(x)
+    expected[1:, 0] = r.sum(axis=1)
+    np.testing.assert_allclose(g, expected)
+    out, (g,), r = grads(lambda t: t[-1, 1], x)
+    assert out.shape == () and g[-1, 1] == r and np.count_nonzero(g) == 1
+
+
+def test_getitem_bad_inputs_and_iteration():
+    x = T(np.arange(6.0).reshape(3, 2))
+    with pytest.raises(ValueError, match=r"\(3, 2\)") as info:
+        x[3]
+    assert isinstance(info.value, IndexError)  # so that Python's iteration protocol stops cleanly
+    with pytest.raises(TypeError, match="integer or bool"):
+        x[np.array([0.0, 1.0])]
+    with pytest.raises(TypeError, match="Tensor"):
+        x[tc.Tensor([0])]
+    with pytest.raises(TypeError, match="index"):
+        x["a"]
+    assert [row.data.tolist() for row in x] == [[0, 1], [2, 3], [4, 5]]
+
+
+# --- pooling -----------------------------------------------------------------------------------
+def loop_pool(x, k, s, p, kind):
+    n, c, h, w = x.shape
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.full((n, c, h + 2 * p, w + 2 * p), fill)
+    xp[:, :, p : p + h, p : p + w] = x
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    out = np.zeros((n, c, ho, wo))
+    dx = np.zeros_like(xp)
+    r = np.random.default_rng(0).standard_normal(out.shape)
+    for a in range(n):
+        for b in range(c):
+            for u in range(ho):
+                for v in range(wo):
+                    win = xp[a, b, u * s : u * s + k, v * s : v * s + k]
+                    if kind == "max":
+                        i, j = np.unravel_index(np.argmax(win), win.shape)
+                        out[a, b, u, v] = win[i, j]
+                        dx[a, b, u * s + i, v * s + j] += r[a, b, u, v]
+                    else:
+                        out[a, b, u, v] = win.mean()
+                        dx[a, b, u * s : u * s + k, v * s : v * s + k] += r[a, b, u, v] / k**2
+    return out, dx[:, :, p : p + h, p : p + w]
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("k,s,p,size", [(2, 2, 0, 6), (3, 2, 1, 7), (3, 1, 0, 5), (2, 3, 1, 8)])
+def test_pool_loop_oracle(kind, k, s, p, size):
+    x = np.random.default_rng(6).standard_normal((2, 3, size, size))
+    fn = tc.max_pool2d if kind == "max" else tc.avg_pool2d
+    out, (g,), _ = grads(lambda t: fn(t, k, s, p), x)
+    ref_out, ref_dx = loop_pool(x, k, s, p, kind)
+    np.testing.assert_allclose(out, ref_out)
+    np.testing.assert_allclose(g, ref_dx)
+    out3 = fn(T(x[0]), k, s, p)
+    np.testing.assert_allclose(out3.data, ref_out[0])
+
+
+def test_pool_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(7).standard_normal((2, 3, 7, 6))
+    for fn, tfn, kw in [(tc.max_pool2d, torch.nn.functional.max_pool2d, {}),
+                        (tc.avg_pool2d, torch.nn.functional.avg_pool2d, {})]:
+        for k, s, p in [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))]:
+            out, (g,), r = grads(lambda t, fn=fn, k=k, s=s, p=p: fn(t, k, s, p), x)
+            tx = torch.tensor(x, requires_grad=True)
+            ty = tfn(tx, k, s, p, **kw)
+            ty.backward(torch.tensor(r))
+            np.testing.assert_allclose(out, ty.detach().numpy(), atol=1e-12)
+            np.testing.assert_allclose(g, tx.grad.numpy(), atol=1e-12)
+
+
+def test_pool_bad_inputs():
+    with pytest.raises(ValueError, match=r"3-D.*4-D.*\(4, 4\)"):
+        tc.max_pool2d(T(np.ones((4, 4))), 2)
+    with pytest.raises(ValueError, match="half"):
+        tc.avg_pool2d(T(np.ones((1, 1, 4, 4))), 2, padding=2)
+    with pytest.raises(ValueError, match="larger"):
+        tc.max_pool2d(T(np.ones((1, 1, 2, 2))), 3)
+    with pytest.raises(ValueError, match="stride"):
+        tc.max_pool2d(T(np.ones((1, 1, 4, 4))), 2, stride=0)
+    with pytest.raises(TypeError, match="kernel_size"):
+        tc.max_pool2d(T(np.ones((1, 1, 4, 4))), 2.5)
+
+
+# --- losses ------------------------------------------------------------------------------------
+def test_log_softmax_stable_and_closed_form():
+    x = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    out, (g,), r = grads(lambda t: tc.log_softmax(t, axis=1), x)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[1], np.log(np.exp(x[1]) / np.exp(x[1]).sum()))
+    softmax = np.exp(out)
+    np.testing.assert_allclose(g, r - softmax * r.sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_closed_form(reduction):
+    rng = np.random.default_rng(8)
+    logits, target = rng.standard_normal((5, 4)), np.array([0, 3, 3, 1, 2])
+    out, (g,), r = grads(lambda t: tc.cross_entropy(t, target, reduction=reduction), logits)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    losses = -np.log(p[np.arange(5), target])
+    expected = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
+    np.testing.assert_allclose(out, expected)
+    onehot = np.eye(4)[target]
+    scale = {"mean": r / 5, "sum": r, "none": np.reshape(r, (-1, 1))}[reduction]
+    np.testing.assert_allclose(g, (p - onehot) * scale)
+
+
+def test_losses_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    logits, target = rng.standard_normal((6, 5)), rng.integers(0, 5, 6)
+    t = T(logits)
+    tc.cross_entropy(t, target).backward()
+    tt = torch.tensor(logits, requires_grad=True)
+    torch.nn.functional.cross_entropy(tt, torch.tensor(target)).backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), atol=1e-12)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    ta, tb = T(a), T(b)
+    loss = tc.mse_loss(ta, tb)
+    loss.backward()
+    xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    torch.nn.functional.mse_loss(xa, xb).backward()
+    np.testing.assert_allclose(loss.item(), torch.nn.functional.mse_loss(xa, xb).item())
+    np.testing.assert_allclose(ta.grad, xa.grad.numpy())
+    np.testing.assert_allclose(tb.grad, xb.grad.numpy())
+    ls = tc.log_softmax(T(logits), 0).data
+    np.testing.assert_allclose(ls, torch.log_softmax(torch.tensor(logits), 0).numpy())
+
+
+def test_mse_closed_form_and_target_tensor():
+    a, b = np.array([1.0, 2.0, 4.0]), np.array([0.0, 2.0, 1.0])
+    out, (ga, gb), r = grads(lambda x, y: tc.mse_loss(x, y, reduction="none"), a, b)
+    np.testing.assert_allclose(out, (a - b) ** 2)
+    np.testing.assert_allclose(ga, 2 * (a - b) * r)
+    np.testing.assert_allclose(gb, -2 * (a - b) * r)
+    assert tc.mse_loss(T(a), b).item() == pytest.approx(10 / 3)
+
+
+def test_loss_bad_inputs():
+    logits = T(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"target must have shape \(3,\)"):
+        tc.cross_entropy(logits, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"outside \[0, 4\)"):
+        tc.cross_entropy(logits, np.array([0, 1, 4]))
+    with pytest.raises(TypeError, match="integer"):
+        tc.cross_entropy(logits, np.array([0.5, 1, 2]))
+    with pytest.raises(ValueError, match="reduction"):
+        tc.cross_entropy(logits, np.array([0, 1, 2]), reduction="avg")
+    with pytest.raises(ValueError, match="logits"):
+        tc.cross_entropy(T(np.zeros((2, 3, 4))), np.zeros(2, int))
+    with pytest.raises(ValueError, match=r"mse_loss.*\(3,\).*\(2,\)"):
+        tc.mse_loss(T(np.zeros(3)), np.zeros(2))
+    with pytest.raises(ValueError, match="0-d"):
+        tc.log_softmax(T(1.0))
+    assert tc.cross_entropy(logits, tc.Tensor([0, 1, 2])).item() == pytest.approx(np.log(4))

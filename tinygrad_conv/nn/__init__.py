@@ -1,0 +1,17 @@
+"""tc.nn: Modules, layers and their initialization. Built on the core; the core never imports it.
+
+Parameters: a Module's parameters are its :class:`Parameter` attributes (a Tensor
+subclass that requires grad), as in PyTorch. Assigning a plain leaf Tensor that
+requires grad to a Module attribute raises TypeError instead of silently leaving it
+out of ``parameters()``; wrap it in ``Parameter`` (or ``.detach()`` it to keep a constant).
+"""
+
+from . import init
+from .init import manual_seed
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from .module import Module, Parameter
+
+__all__ = [
+    "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Tanh", "init", "manual_seed",
+]

@@ -1,0 +1,190 @@
+"""``Module``: the base class that registers parameters and sub-modules by attribute assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a parameter when assigned to one of its attributes.
+
+    Args:
+        data: array-like (copied; ints become float64 unless ``dtype`` is given).
+        requires_grad: True by default.
+        dtype: a numpy floating dtype to convert to.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class for layers and models: subclass it, assign parts in ``__init__``, write ``forward``.
+
+    Assigning a :class:`Parameter` or a Module to an attribute registers it (after
+    ``super().__init__()``), so ``parameters()`` finds it, however deeply nested.
+    Assigning a leaf Tensor that requires grad but is not a Parameter raises
+    TypeError: it would otherwise be silently missed by the optimizer.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        params, modules = self._parameters, self._modules
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            modules[name] = value
+        else:
+            if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+                raise TypeError(
+                    f"{type(self).__name__}.{name}: a leaf Tensor that requires grad is not registered as a "
+                    f"parameter; wrap it in tc.nn.Parameter(...) (or .detach() it to keep a constant)"
+                )
+            params.pop(name, None)
+            modules.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses override it."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # --- traversal ---------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names."""
+        return iter(list(self._modules.items()))
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        return (module for _, module in self.named_children())
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it, depth first."""
+        yield self
+        for child in self._modules.values():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter below this module as ("sub.name", Parameter), each shared one once."""
+        seen: set[int] = set()
+        for name, param in self._named_parameters(prefix):
+            if id(param) not in seen:
+                seen.add(id(param))
+                yield name, param
+
+    def _named_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+        for name, param in self._parameters.items():
+            yield prefix + name, param
+        for name, child in self._modules.items():
+            yield from child._named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Every parameter below this module, in registration order (what an optimizer takes)."""
+        return (param for _, param in self.named_parameters())
+
+    # --- modes and gradients -----------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set ``training`` on this module and every sub-module; return self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None."""
+        for param in self.parameters():
+            param.grad = None
+
+    # --- state ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's values, by dotted name (what ``tc.save`` writes)."""
+        return {name: param.data.copy() for name, param in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values into the parameters in place, checking names and shapes first.
+
+        Args:
+            state_dict: names to arrays or Tensors, as ``state_dict()`` or ``tc.load`` returns.
+            strict: require exactly this module's names. Shapes must match either way.
+
+        Returns:
+            The missing and unexpected keys (both empty when ``strict``).
+
+        Raises:
+            TypeError: if state_dict is not a mapping, or a value is not numeric.
+            ValueError: naming every missing, unexpected and wrongly shaped key; nothing is loaded then.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+        own = dict(self.named_parameters())
+        values = {}
+        for key, value in state_dict.items():
+            array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"state_dict[{key!r}] must be numeric, got dtype {array.dtype}")
+            values[key] = array
+        missing = [k for k in own if k not in values]
+        unexpected = [k for k in values if k not in own]
+        wrong = [f"{k}: expected {own[k].shape}, got {values[k].shape}"
+                 for k in own if k in values and values[k].shape != own[k].shape]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        if wrong:
+            problems.append(f"wrongly shaped keys [{'; '.join(wrong)}]")
+        if problems:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: " + ", ".join(problems))
+        for key, param in own.items():
+            if key in values:
+                param.data[...] = values[key]
+        return IncompatibleKeys(missing, unexpected)
+
+    # --- display -------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The layer's settings, shown between its parentheses."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
