@@ -24,10 +24,10 @@ from .walkthrough import conv2d_backward_steps
 __version__ = "0.1.0"
 
 __all__ = [
-    "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d", "conv2d",
-    "conv2d_backward_fast", "conv2d_backward_literal", "conv2d_backward_steps", "cross_entropy", "data", "div", "exp", "flatten", "get_op",
-    "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load", "log", "log_softmax",
-    "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul", "neg", "nn", "no_grad", "optim", "pad", "permute",
-    "pow", "register_op", "relu", "reshape", "rotate180", "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh",
-    "transpose", "viz",
+    "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d",
+    "conv2d", "conv2d_backward_fast", "conv2d_backward_literal", "conv2d_backward_steps", "cross_entropy",
+    "data", "div", "exp", "flatten", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros",
+    "is_grad_enabled", "load", "log", "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul",
+    "neg", "nn", "no_grad", "optim", "pad", "permute", "pow", "register_op", "relu", "reshape", "rotate180",
+    "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh", "transpose", "viz",
 ]
