@@ -107,15 +107,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return counts
 
 
-def plot_curves(history: dict[str, list[float]], path: str) -> None:
+def plot_curves(history: dict[str, list[float]], path: str, smoothing: float = 0.0) -> None:
     import matplotlib.pyplot as plt
 
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, loss_ax = plt.subplots(figsize=(7, 4))
     loss_ax.plot(epochs, history["loss"], "o-", color="tab:blue", label="train loss")
-    loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("train cross-entropy (log scale)", color="tab:blue")
+    smoothed = f", label smoothing {smoothing:g}" if smoothing else ""
+    loss_ax.set_ylabel(f"train cross-entropy{smoothed}", color="tab:blue")
     acc_ax = loss_ax.twinx()
     acc_ax.plot(epochs, 100 * np.array(history["test_acc"]), "s-", color="tab:orange", label="test accuracy")
     acc_ax.axhline(98, color="gray", linestyle=":", linewidth=1)
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> float:
     accuracy = float((predictions == y_test).mean())
     model_path = os.path.join(args.out, "model.npz")
     tc.save(model.state_dict(), model_path)
-    plot_curves(history, os.path.join(args.out, "curves.png"))
+    plot_curves(history, os.path.join(args.out, "curves.png"), args.label_smoothing)
     plot_confusion(confusion_matrix(y_test, predictions), os.path.join(args.out, "confusion.png"))
     plot_filters(model[0].weight.data, os.path.join(args.out, "filters.png"))
     print(f"test accuracy {100 * accuracy:.2f}% on {len(y_test)} images; trained in {elapsed:.1f} s")
