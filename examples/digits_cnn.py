@@ -4,8 +4,9 @@
     python examples/digits_cnn.py --load out/digits/model.npz   # evaluate a saved model
 
 The model is conv(1->32, 3x3, pad 1)-relu-maxpool 2, conv(32->64, 3x3, pad 1)-relu-maxpool 2,
-linear(256->10), trained with AdamW and a cosine learning-rate schedule on a fixed, seeded,
-stratified 80/20 split. It writes model.npz, curves.png (train loss and test accuracy per
+linear(256->10), trained with AdamW, a cosine learning-rate schedule and label smoothing 0.1 on
+a fixed, seeded, stratified 80/20 split; every training batch is augmented by moving each image
+a random -1, 0 or +1 pixels in each direction. It writes model.npz, curves.png (train loss and test accuracy per
 epoch), confusion.png (the test confusion matrix) and filters.png (the first layer's kernels).
 """
 
@@ -50,6 +51,23 @@ def predict(model: nn.Module, X: np.ndarray, batch_size: int = 512) -> np.ndarra
         return np.concatenate([model(xb).data.argmax(axis=1) for xb in tc.data.batches(X, None, batch_size, shuffle=False)])
 
 
+def random_shift(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each (C, H, W) image moved by its own random -1, 0 or +1 pixels down and right, zeros filling in."""
+    n, _, height, width = X.shape
+    padded = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    rows = rng.integers(0, 3, size=(n, 1, 1, 1)) + np.arange(height)[:, None]  # (N, 1, H, 1)
+    cols = rng.integers(0, 3, size=(n, 1, 1, 1)) + np.arange(width)           # (N, 1, 1, W)
+    return np.take_along_axis(np.take_along_axis(padded, rows, axis=2), cols, axis=3)
+
+
+def smoothed_cross_entropy(logits: tc.Tensor, target: np.ndarray, smoothing: float) -> tc.Tensor:
+    """Cross-entropy against (1 - smoothing) on the true class plus smoothing spread evenly over all classes."""
+    if smoothing == 0:
+        return tc.cross_entropy(logits, target)
+    uniform = -tc.log_softmax(logits, axis=1).mean()  # the cross-entropy against the uniform distribution
+    return (1 - smoothing) * tc.cross_entropy(logits, target) + smoothing * uniform
+
+
 def train(model: nn.Module, X_train, y_train, X_test, y_test, args) -> dict[str, list[float]]:
     """AdamW with a cosine schedule; returns the per-epoch train loss and test accuracy."""
     from tqdm import tqdm
@@ -63,8 +81,10 @@ def train(model: nn.Module, X_train, y_train, X_test, y_test, args) -> dict[str,
         model.train()
         total, correct = 0.0, 0
         for xb, yb in tc.data.batches(X_train, y_train, args.batch_size, rng=rng):
+            if args.shift:
+                xb = random_shift(xb, rng)
             logits = model(xb)
-            loss = tc.cross_entropy(logits, yb)
+            loss = smoothed_cross_entropy(logits, yb, args.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -87,15 +107,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return counts
 
 
-def plot_curves(history: dict[str, list[float]], path: str) -> None:
+def plot_curves(history: dict[str, list[float]], path: str, smoothing: float = 0.0) -> None:
     import matplotlib.pyplot as plt
 
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, loss_ax = plt.subplots(figsize=(7, 4))
     loss_ax.plot(epochs, history["loss"], "o-", color="tab:blue", label="train loss")
-    loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("train cross-entropy (log scale)", color="tab:blue")
+    smoothed = f", label smoothing {smoothing:g}" if smoothing else ""
+    loss_ax.set_ylabel(f"train cross-entropy{smoothed}", color="tab:blue")
     acc_ax = loss_ax.twinx()
     acc_ax.plot(epochs, 100 * np.array(history["test_acc"]), "s-", color="tab:orange", label="test accuracy")
     acc_ax.axhline(98, color="gray", linestyle=":", linewidth=1)
@@ -154,10 +174,13 @@ def plot_filters(weight: np.ndarray, path: str) -> None:
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=0.002, help="AdamW's initial learning rate (cosine-annealed)")
     parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--shift", action=argparse.BooleanOptionalAction, default=True,
+                        help="augment: move each training image by a random -1/0/+1 pixels in each direction")
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join("out", "digits"))
     parser.add_argument("--load", metavar="PATH", help="evaluate this saved model instead of training")
@@ -179,7 +202,7 @@ def main(argv: list[str] | None = None) -> float:
     accuracy = float((predictions == y_test).mean())
     model_path = os.path.join(args.out, "model.npz")
     tc.save(model.state_dict(), model_path)
-    plot_curves(history, os.path.join(args.out, "curves.png"))
+    plot_curves(history, os.path.join(args.out, "curves.png"), args.label_smoothing)
     plot_confusion(confusion_matrix(y_test, predictions), os.path.join(args.out, "confusion.png"))
     plot_filters(model[0].weight.data, os.path.join(args.out, "filters.png"))
     print(f"test accuracy {100 * accuracy:.2f}% on {len(y_test)} images; trained in {elapsed:.1f} s")

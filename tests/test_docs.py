@@ -15,7 +15,7 @@ import tinygrad_conv as tc
 from tinygrad_conv.registry import OPS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["index.md", "tutorial.md", "custom_op.md", "walkthrough.md"]
+PAGES = ["index.md", "tutorial.md", "custom_op.md", "walkthrough.md", "models.md"]
 FENCE = re.compile(r"(?P<skip><!-- skip -->\s*\n)?^```python[^\n]*\n(?P<code>.*?)^```\s*$", re.DOTALL | re.MULTILINE)
 
 

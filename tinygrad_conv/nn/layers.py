@@ -31,9 +31,12 @@ class Conv2d(Module):
     (out_channels,) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kh * kw.
 
     Args:
-        in_channels, out_channels: ints >= 1.
+        in_channels: input channels, an int >= 1.
+        out_channels: output channels (the number of kernels), an int >= 1.
         kernel_size: an int or a pair.
-        stride, padding, dilation: as in :func:`tinygrad_conv.conv2d`.
+        stride: as in :func:`tinygrad_conv.conv2d`.
+        padding: as in :func:`tinygrad_conv.conv2d`.
+        dilation: as in :func:`tinygrad_conv.conv2d`.
         bias: whether to add a learned bias.
         rng: a np.random.Generator, an int seed, or None for ``tc.nn.init``'s default generator.
         dtype: the parameters' dtype (float64 by default, like tc's Tensors; float32 is faster).
@@ -64,9 +67,11 @@ class Linear(Module):
     """``y = x @ weight.T + bias``, as ``torch.nn.Linear``, with its initialization (fan_in = in_features).
 
     Args:
-        in_features, out_features: ints >= 1.
+        in_features: the size of each input's last axis, an int >= 1.
+        out_features: the size of each output's last axis, an int >= 1.
         bias: whether to add a learned bias.
-        rng, dtype: as for :class:`Conv2d`.
+        rng: as for :class:`Conv2d`.
+        dtype: as for :class:`Conv2d`.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng: Any = None,
