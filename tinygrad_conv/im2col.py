@@ -41,18 +41,19 @@ def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.nda
     return view.reshape(c * kh * kw, n * ho * wo)
 
 
-def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilation: Pair,
+           out: np.ndarray | None = None) -> np.ndarray:
     """Scatter-add (C*kh*kw, N*H'*W') patch gradients back onto the padded (N, C, Hp, Wp) grid.
 
     The adjoint of :func:`im2col`: one strided slab add per kernel tap (i, j), never a loop over
     pixels. With stride s > 1 each slab touches only every s-th row and column, so the zeros
-    that the literal algorithm inserts are never multiplied.
+    that the literal algorithm inserts are never multiplied. Adds into ``out`` when given.
     """
     n, c, hp, wp = xp_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = out_size(hp, kh, sh, dh), out_size(wp, kw, sw, dw)
     taps = dcols.reshape(c, kh, kw, n, ho, wo)
-    dxp = np.zeros(xp_shape, dtype=dcols.dtype)
+    dxp = np.zeros(xp_shape, dtype=dcols.dtype) if out is None else out
     channels_first = dxp.transpose(1, 0, 2, 3)
     for i in range(kh):
         rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
