@@ -274,14 +274,16 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
 def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     plan = make_plan(x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation)
     cols = im2col(pad(x.reshape(plan.x4_shape), plan.pads), plan.kernel, plan.stride, plan.dilation)
-    y = w.reshape(plan.o, -1) @ cols
-    if b is not None:
-        if b.dtype == y.dtype:
-            y += b.reshape(-1, 1)
+    y = w.reshape(plan.o, -1) @ cols  # (O, N*H'*W')
+    if plan.n > 1:  # to (N, O, H'*W'), adding the bias on the way
+        nchw = y.reshape(plan.o, plan.n, -1).transpose(1, 0, 2)
+        y = np.empty(nchw.shape, dtype=y.dtype if b is None else np.result_type(y, b))
+        if b is None:
+            np.copyto(y, nchw)
         else:
-            y = y + b.reshape(-1, 1)
-    if plan.n > 1:
-        y = np.ascontiguousarray(y.reshape(plan.o, plan.n, -1).transpose(1, 0, 2))
+            np.add(nchw, b.reshape(-1, 1), out=y)
+    elif b is not None:
+        y = y + b.reshape(-1, 1)
     return y.reshape(plan.y_shape), (cols, w, plan)
 
 
