@@ -301,7 +301,7 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             continue
         node = tensor._node
         if node is None or tensor._retains_grad:
-            tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
+            tensor.grad = np.array(grad) if tensor.grad is None else np.asarray(tensor.grad + grad)
         if node is None:
             continue
         input_grads = node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs)
