@@ -3,6 +3,7 @@
     python benchmarks/conv2d.py                 # every shape, float32 and float64
     python benchmarks/conv2d.py --quick         # a fast smoke run
     python benchmarks/conv2d.py --json out.json --shapes b c --dtypes float32
+    python benchmarks/conv2d.py --threads 1     # one BLAS/torch thread: steadier on a busy machine
 
 Each implementation runs in the same process, in alternating rounds (tc, naive, torch,
 tc, naive, torch, ...), so that a noisy neighbour slows them all alike; the table gives
@@ -15,6 +16,7 @@ demo (two convs, loss, backward, SGD step, zero_grad), autograd included.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import platform
@@ -273,14 +275,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--no-naive", action="store_true", help="skip the 4-loop reference")
     parser.add_argument("--quick", action="store_true", help="smoke run: shapes a1 and kr, float64, 2 short rounds")
     parser.add_argument("--json", type=Path, help="also write the results and machine facts here")
+    parser.add_argument("--threads", type=int, help="limit BLAS (via threadpoolctl) and torch to this many threads")
     args = parser.parse_args(argv)
+    limits = contextlib.nullcontext()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     if args.quick:
         args.shapes = [s for s in args.shapes if s in ("a1", "kr")] or ["a1"]
         args.dtypes, args.rounds, args.budget = ["float64"], 2, 0.01
-    results = run(args.shapes, args.dtypes, args.rounds, args.budget, not args.no_naive)
+    with limits:
+        results = run(args.shapes, args.dtypes, args.rounds, args.budget, not args.no_naive)
+        facts = {**machine(), "threads_limit": args.threads, "rounds": args.rounds}
     print_table(results)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+        args.json.write_text(json.dumps({"machine": facts, "results": results}, indent=1))
     return results
 
 
