@@ -134,7 +134,7 @@ class Plan:
 
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
-DCOLS_CHUNK = 1 << 22  # elements of the input-gradient patch matrix computed at a time (16 MiB in float32)
+DCOLS_CHUNK = 1 << 20  # at most this many elements of dcols (and a quarter of cols) at a time
 _plans: dict[tuple, Plan] = {}
 
 
@@ -258,7 +258,7 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
         else:  # in batch chunks, so that dcols never takes as much memory as cols
             w_t, per_image = w4.reshape(o, -1).T, g2.shape[1] // n
             dxp = np.zeros(plan.xp_shape, dtype=np.result_type(w, g))
-            step = max(1, DCOLS_CHUNK // (w_t.shape[0] * per_image))
+            step = max(1, min(DCOLS_CHUNK, cols.size // 4) // (w_t.shape[0] * per_image))
             for n0 in range(0, n, step):
                 dcols = w_t @ g2[:, n0 * per_image : (n0 + step) * per_image]
                 col2im(dcols, dxp[n0 : n0 + step].shape, plan.kernel, plan.stride, plan.dilation, dxp[n0 : n0 + step])
