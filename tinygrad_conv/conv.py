@@ -7,7 +7,7 @@ k x k kernel (rows and columns alike; everything below holds per axis)::
 
     H' = floor((Hp - d*(k-1) - 1) / s) + 1
 
-It is one GEMM: the weights as an (O, C*k*k) matrix times the im2col matrix of
+It is a GEMM: the weights as an (O, C*k*k) matrix times the im2col matrix of
 ``xp``, (C*k*k, N*H'*W'), one column per output pixel (see :mod:`.im2col`).
 
 Input gradient. Input pixel ``xp[t]`` met weight ``w[i]`` in output ``u`` whenever
@@ -34,13 +34,18 @@ Bias gradient. ``db[o] = sum_{n, u, v} g[n, o, u, v]``: the sum of the error.
 equivalent ``conv2d_backward_fast``, which reuses the im2col matrix ``cols`` that the
 forward built and saved:
 
-- kernel gradient: the sum over (n, u) above is one GEMM, ``g (O, N*H'*W') @ cols.T``;
+- kernel gradient: the sum over (n, u) above is a GEMM, ``g (O, N*H'*W') @ cols.T``;
 - input gradient: ``dcols = w.T @ g`` gives every product ``w[i] * g[u]``, and col2im adds
   each one at ``t = u*s + i*d``, the same sum as the correlation above, without multiplying
   the (s^2-1)/s^2 inserted zeros. For tiny inputs, where each numpy call costs more than
   the arithmetic, it instead runs the literal insert-zeros/pad/rotate correlation itself as
   one im2col and one GEMM (fewer calls than col2im's k*k slab adds);
 - bias gradient: a sum over the error.
+
+Both directions run a few images at a time (``CHUNK``): the forward copies a block of
+patches into ``cols``, multiplies it and transposes its output to NCHW while the block is
+in cache; the backward does the same with a block of the error, and never holds more
+than one block of ``dcols``, so the peak memory stays near one im2col matrix.
 
 The tests check both paths against each other, against a direct loop and against PyTorch.
 """
@@ -51,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .im2col import col2im, im2col, out_size
+from .im2col import col2im, im2col, out_size, windows
 from .registry import Sample, register_op
 from .tensor import Tensor, apply
 
@@ -134,7 +139,7 @@ class Plan:
 
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
-DCOLS_CHUNK = 1 << 20  # at most this many elements of dcols (and a quarter of cols) at a time
+CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
 _plans: dict[tuple, Plan] = {}
 
 
@@ -243,48 +248,58 @@ def conv2d_backward_fast(
 
 def _backward(g, cols, w, plan: Plan, needs_grad):
     """(dx, dw, db) from the forward's im2col matrix ``cols`` (C*kh*kw, N*H'*W')."""
-    n, o, c = plan.n, plan.o, plan.c
-    g2 = g.reshape(o, -1) if n == 1 else np.ascontiguousarray(g.reshape(n, o, -1).transpose(1, 0, 2)).reshape(o, -1)
-    dx = dw = db = None
-    if needs_grad[0]:
-        w4 = w.reshape(o, c, *plan.kernel)
-        if plan.literal_dx:  # insert zeros and pad in one step, then correlate with rotate180(w)
-            (sh, sw), (dh, dwl), (kh, kw) = plan.stride, plan.dilation, plan.kernel
-            (ho, wo), (_, _, hp, wp) = plan.out_hw, plan.xp_shape
-            z = np.zeros((n, o, hp + dh * (kh - 1), wp + dwl * (kw - 1)), dtype=g.dtype)
-            z[:, :, dh * (kh - 1) :: sh, dwl * (kw - 1) :: sw][:, :, :ho, :wo] = g.reshape(n, o, ho, wo)
-            w_rot = np.ascontiguousarray(rotate180(w4).transpose(1, 0, 2, 3))
-            dxp = correlate(z, w_rot, dilation=plan.dilation)
-        else:  # in batch chunks, so that dcols never takes as much memory as cols
-            w_t, per_image = w4.reshape(o, -1).T, g2.shape[1] // n
-            dxp = np.zeros(plan.xp_shape, dtype=np.result_type(w, g))
-            step = max(1, min(DCOLS_CHUNK, cols.size // 4) // (w_t.shape[0] * per_image))
-            for n0 in range(0, n, step):
-                dcols = w_t @ g2[:, n0 * per_image : (n0 + step) * per_image]
-                col2im(dcols, dxp[n0 : n0 + step].shape, plan.kernel, plan.stride, plan.dilation, dxp[n0 : n0 + step])
-        dx = _crop(dxp, plan.pads).reshape(plan.x_shape)
-    if needs_grad[1]:
-        dw = (g2 @ cols.T).reshape(plan.w_shape)
-    if needs_grad[2]:
-        db = g2.sum(axis=1)
-    return dx, dw, db
+    n, o = plan.n, plan.o
+    w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
+    per_image = g3.shape[2]
+    dx_by_col2im = needs_grad[0] and not plan.literal_dx
+    dxp = np.zeros(plan.xp_shape, dtype=np.result_type(w, g)) if dx_by_col2im else None
+    dw = None
+    if dx_by_col2im or needs_grad[1]:
+        step = max(1, CHUNK // (w_mat.shape[1] * per_image))
+        for n0 in range(0, n, step):  # a few images at a time: blocks of g and dcols stay in cache
+            g2 = g3[n0 : n0 + step].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
+            if needs_grad[1]:
+                part = g2 @ cols[:, n0 * per_image : (n0 + step) * per_image].T
+                dw = part if dw is None else np.add(dw, part, out=dw)
+            if dx_by_col2im:
+                chunk = dxp[n0 : n0 + step]
+                col2im(w_mat.T @ g2, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+    if needs_grad[0] and plan.literal_dx:  # insert zeros and pad in one step, then correlate with rotate180(w)
+        (sh, sw), (dh, dwl), (kh, kw) = plan.stride, plan.dilation, plan.kernel
+        (ho, wo), (_, _, hp, wp) = plan.out_hw, plan.xp_shape
+        z = np.zeros((n, o, hp + dh * (kh - 1), wp + dwl * (kw - 1)), dtype=g.dtype)
+        z[:, :, dh * (kh - 1) :: sh, dwl * (kw - 1) :: sw][:, :, :ho, :wo] = g3.reshape(n, o, ho, wo)
+        w_rot = np.ascontiguousarray(rotate180(w.reshape(o, plan.c, kh, kw)).transpose(1, 0, 2, 3))
+        dxp = correlate(z, w_rot, dilation=plan.dilation)
+    dx = _crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
+    db = g3.sum(axis=(0, 2)) if needs_grad[2] else None
+    return dx, None if dw is None else dw.reshape(plan.w_shape), db
 
 
 # --- the registered op ----------------------------------------------------------
 def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     plan = make_plan(x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation)
-    cols = im2col(pad(x.reshape(plan.x4_shape), plan.pads), plan.kernel, plan.stride, plan.dilation)
-    y = w.reshape(plan.o, -1) @ cols  # (O, N*H'*W')
-    if plan.n > 1:  # to (N, O, H'*W'), adding the bias on the way
-        nchw = y.reshape(plan.o, plan.n, -1).transpose(1, 0, 2)
-        y = np.empty(nchw.shape, dtype=y.dtype if b is None else np.result_type(y, b))
+    xp, w_mat = pad(x.reshape(plan.x4_shape), plan.pads), w.reshape(plan.o, -1)
+    if plan.n == 1:  # one image: (O, H'*W') is already the output's layout
+        cols = im2col(xp, plan.kernel, plan.stride, plan.dilation)
+        y = w_mat @ cols
+        return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (cols, w, plan)
+    # A few images at a time: copy their patches, GEMM, and transpose to NCHW while in cache.
+    view = windows(xp, plan.kernel, plan.stride, plan.dilation)  # (C, kh, kw, N, H', W')
+    blocks = np.empty(view.shape, dtype=xp.dtype)
+    k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
+    dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
+    y = np.empty((plan.n, plan.o, per_image), dtype=dtype)
+    step = max(1, CHUNK // (k * per_image))
+    for n0 in range(0, plan.n, step):
+        block = blocks[:, :, :, n0 : n0 + step]
+        block[...] = view[:, :, :, n0 : n0 + step]
+        out = (w_mat @ block.reshape(k, -1)).reshape(plan.o, -1, per_image).transpose(1, 0, 2)
         if b is None:
-            np.copyto(y, nchw)
+            y[n0 : n0 + step] = out
         else:
-            np.add(nchw, b.reshape(-1, 1), out=y)
-    elif b is not None:
-        y = y + b.reshape(-1, 1)
-    return y.reshape(plan.y_shape), (cols, w, plan)
+            np.add(out, b.reshape(-1, 1), out=y[n0 : n0 + step])
+    return y.reshape(plan.y_shape), (blocks.reshape(k, -1), w, plan)
 
 
 def _conv2d_vjp(g, saved, needs_grad, **attrs):
