@@ -139,7 +139,7 @@ class Plan:
 
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
-CHUNK = 1 << 20  # im2col elements per block of images (4 MiB in float32): blocks stay in cache, GEMMs stay big
+CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
 _plans: dict[tuple, Plan] = {}
 
 
