@@ -262,8 +262,8 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
                 part = g2 @ cols[:, n0 * per_image : (n0 + step) * per_image].T
                 dw = part if dw is None else np.add(dw, part, out=dw)
             if dx_by_col2im:
-                chunk = dxp[n0 : n0 + step]
-                col2im(w_mat.T @ g2, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+                dcols, chunk = w_mat.T @ g2, dxp[n0 : n0 + step]
+                col2im(dcols, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
     if needs_grad[0] and plan.literal_dx:  # insert zeros and pad in one step, then correlate with rotate180(w)
         (sh, sw), (dh, dwl), (kh, kw) = plan.stride, plan.dilation, plan.kernel
         (ho, wo), (_, _, hp, wp) = plan.out_hw, plan.xp_shape
