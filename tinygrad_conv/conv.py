@@ -258,8 +258,8 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
         step = max(1, CHUNK // (w_mat.shape[1] * per_image))
         for n0 in range(0, n, step):  # a few images at a time: blocks of g and dcols stay in cache
             g2 = g3[n0 : n0 + step].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
-            if needs_grad[1]:
-                part = g2 @ cols[:, n0 * per_image : (n0 + step) * per_image].T
+            if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
+                part = cols[:, n0 * per_image : (n0 + step) * per_image] @ g2.T
                 dw = part if dw is None else np.add(dw, part, out=dw)
             if dx_by_col2im:
                 dcols, chunk = w_mat.T @ g2, dxp[n0 : n0 + step]
@@ -273,7 +273,7 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
         dxp = correlate(z, w_rot, dilation=plan.dilation)
     dx = _crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
     db = g3.sum(axis=(0, 2)) if needs_grad[2] else None
-    return dx, None if dw is None else dw.reshape(plan.w_shape), db
+    return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
 
 
 # --- the registered op ----------------------------------------------------------
