@@ -12,7 +12,8 @@ methods and operators.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
 class Node:
     """One op application in the graph: everything backward needs to call its vjp rule."""
 
-    __slots__ = ("op", "inputs", "saved", "attrs", "needs_grad", "released")
+    __slots__ = ("attrs", "inputs", "needs_grad", "op", "released", "saved")
 
     def __init__(self, op: Any, inputs: tuple, saved: Any, attrs: dict, needs_grad: tuple[bool, ...]):
         self.op = op
@@ -91,7 +92,7 @@ class Tensor:
         name: an optional label, shown by the graph renderer.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_retains_grad", "__weakref__")
+    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "name", "requires_grad")
     __array_priority__ = 1000  # so that ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
@@ -146,7 +147,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         label = f", name={self.name!r}" if self.name else ""
-        grad = f", requires_grad=True" if self.requires_grad else ""
+        grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.op.name}" if self._node else ""
         return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{grad}{op}{label})"
 
