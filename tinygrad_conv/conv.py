@@ -91,6 +91,11 @@ def resolve_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) ->
     return ph, ph, pw, pw
 
 
+def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
+    """H' = floor((H + pad - dilation*(kernel-1) - 1) / stride) + 1 (``pad`` counts both sides)."""
+    return out_size(size + pad, kernel, stride, dilation)
+
+
 def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
     if len(x) == 2:
         if len(w) != 2:
