@@ -7,6 +7,9 @@ k x k kernel (rows and columns alike; everything below holds per axis)::
 
     H' = floor((Hp - d*(k-1) - 1) / s) + 1
 
+It is a GEMM: the weights as an (O, C*k*k) matrix times the im2col matrix of
+``xp``, (C*k*k, N*H'*W'), one column per output pixel (see :mod:`.im2col`).
+
 Input gradient. Input pixel ``xp[t]`` met weight ``w[i]`` in output ``u`` whenever
 ``u*s + i*d = t``. Scatter the error ``g = dL/dy`` onto the input grid by inserting
 s-1 zeros between its elements (``z[u*s] = g[u]``, zero elsewhere); then::
@@ -27,11 +30,24 @@ summed over the batch (the batch plays the role of channels).
 
 Bias gradient. ``db[o] = sum_{n, u, v} g[n, o, u, v]``: the sum of the error.
 
-``conv2d_backward_literal`` is that algorithm, step by step. The engine's vjp uses the
-equivalent ``conv2d_backward_fast``: it reuses the forward's im2col matrix, so the kernel
-gradient is one GEMM, and it scatter-adds the input gradient (col2im) instead of
-multiplying the (s^2-1)/s^2 inserted zeros. The tests check both against each other,
-against a direct loop and against PyTorch.
+``conv2d_backward_literal`` is that algorithm, step by step. The engine's vjp runs the
+equivalent ``conv2d_backward_fast``, which reuses the im2col matrix ``cols`` that the
+forward built and saved:
+
+- kernel gradient: the sum over (n, u) above is a GEMM, ``g (O, N*H'*W') @ cols.T``;
+- input gradient: ``dcols = w.T @ g`` gives every product ``w[i] * g[u]``, and col2im adds
+  each one at ``t = u*s + i*d``, the same sum as the correlation above, without multiplying
+  the (s^2-1)/s^2 inserted zeros. For tiny inputs, where each numpy call costs more than
+  the arithmetic, it instead runs the literal insert-zeros/pad/rotate correlation itself as
+  one im2col and one GEMM (fewer calls than col2im's k*k slab adds);
+- bias gradient: a sum over the error.
+
+Both directions run a few images at a time (``CHUNK``): the forward copies a block of
+patches into ``cols``, multiplies it and transposes its output to NCHW while the block is
+in cache; the backward does the same with a block of the error, and never holds more
+than one block of ``dcols``, so the peak memory stays near one im2col matrix.
+
+The tests check both paths against each other, against a direct loop and against PyTorch.
 """
 
 from __future__ import annotations
@@ -39,10 +55,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from .im2col import col2im, im2col, out_size, windows
 from .registry import Sample, register_op
-from .tensor import Tensor
+from .tensor import Tensor, apply
 
 Pair = tuple[int, int]
 Padding4 = tuple[int, int, int, int]  # top, bottom, left, right
@@ -77,33 +93,87 @@ def resolve_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) ->
 
 def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
     """H' = floor((H + pad - dilation*(kernel-1) - 1) / stride) + 1 (``pad`` counts both sides)."""
-    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+    return out_size(size + pad, kernel, stride, dilation)
 
 
-def _check_shapes(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> None:
-    if x.ndim == 2:
-        if w.ndim != 2:
-            raise ValueError(f"conv2d: a 2-D input x {x.shape} needs a 2-D weight (kh, kw), got weight {w.shape}")
-        if b is not None and b.shape not in ((), (1,)):
-            raise ValueError(f"conv2d: bias for a 2-D input must be a scalar (shape () or (1,)), got bias {b.shape}")
+def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
+    if len(x) == 2:
+        if len(w) != 2:
+            raise ValueError(f"conv2d: a 2-D input x {x} needs a 2-D weight (kh, kw), got weight {w}")
+        if b is not None and b not in ((), (1,)):
+            raise ValueError(f"conv2d: bias for a 2-D input must be a scalar (shape () or (1,)), got bias {b}")
         return
-    if x.ndim not in (3, 4):
-        raise ValueError(f"conv2d: x must be 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W), got x {x.shape}")
-    if w.ndim != 4:
-        raise ValueError(f"conv2d: a {x.ndim}-D input x {x.shape} needs a 4-D weight (O, C, kh, kw), got weight {w.shape}")
-    if w.shape[1] != x.shape[-3]:
+    if len(x) not in (3, 4):
+        raise ValueError(f"conv2d: x must be 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W), got x {x}")
+    if len(w) != 4:
+        raise ValueError(f"conv2d: a {len(x)}-D input x {x} needs a 4-D weight (O, C, kh, kw), got weight {w}")
+    if w[1] != x[-3]:
         raise ValueError(
-            f"conv2d: channel mismatch: x {x.shape} has {x.shape[-3]} channels, weight {w.shape} expects {w.shape[1]}"
+            f"conv2d: channel mismatch: x {x} has {x[-3]} channels, weight {w} expects {w[1]}"
         )
-    if b is not None and b.shape != (w.shape[0],):
-        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},) for weight {w.shape}, got bias {b.shape}")
+    if b is not None and b != (w[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w[0]},) for weight {w}, got bias {b}")
+
+
+class Plan:
+    """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
+
+    __slots__ = ("b_shape", "c", "dilation", "kernel", "literal_dx", "n", "o", "out_hw", "pads", "stride",
+                 "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
+
+    def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
+        _check_shapes(x, w, b)
+        self.stride, self.dilation = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
+        self.x_shape, self.w_shape, self.b_shape = x, w, b
+        self.x4_shape = (1,) * (4 - len(x)) + x
+        self.n, self.c, h, wd = self.x4_shape
+        self.o = w[0] if len(w) == 4 else 1
+        self.kernel = kh, kw = w[-2:]
+        self.pads = top, bottom, left, right = resolve_padding(padding, self.kernel, self.stride, self.dilation)
+        self.xp_shape = (self.n, self.c, h + top + bottom, wd + left + right)
+        for axis, name in ((0, "height"), (1, "width")):
+            if self.xp_shape[2 + axis] < self.dilation[axis] * (self.kernel[axis] - 1) + 1:
+                raise ValueError(
+                    f"conv2d: the kernel {self.kernel} with dilation {self.dilation} is larger than the padded "
+                    f"input: x {x} padded by {self.pads} has {name} {self.xp_shape[2 + axis]}"
+                )
+        self.out_hw = tuple(out_size(self.xp_shape[2 + a], self.kernel[a], self.stride[a], self.dilation[a])
+                            for a in (0, 1))
+        self.y_shape = (self.n, self.o)[4 - len(x):] + self.out_hw
+        self.literal_dx = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3] <= LITERAL_DX_MAX
+
+
+LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
+CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
+_plans: dict[tuple, Plan] = {}
+
+
+def _cache_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is str or (kind is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int):
+        return value
+    return None
+
+
+def make_plan(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any) -> Plan:
+    """Check the arguments and plan the conv, reusing the plan of an identical earlier call."""
+    keys = (_cache_key(stride), _cache_key(padding), _cache_key(dilation))
+    if None in keys:
+        return Plan(x, w, b, stride, padding, dilation)
+    key = (x, w, b) + keys
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 256:
+            _plans.clear()
+        plan = _plans[key] = Plan(x, w, b, stride, padding, dilation)
+    return plan
 
 
 # --- the named pieces ----------------------------------------------------------
 def pad(x: np.ndarray, padding: Padding4) -> np.ndarray:
-    """Zero-pad the last two axes by (top, bottom, left, right)."""
+    """Zero-pad the last two axes by (top, bottom, left, right); no copy when all are 0."""
     top, bottom, left, right = padding
-    if not any(padding):
+    if not (top or bottom or left or right):
         return x
     out = np.zeros(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), dtype=x.dtype)
     out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
@@ -126,37 +196,16 @@ def rotate180(kernel: np.ndarray) -> np.ndarray:
     return kernel[..., ::-1, ::-1]
 
 
-def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
-    """Patches of a padded (N, C, Hp, Wp) input as a (N*H'*W', C*kh*kw) matrix."""
-    n, c, hp, wp = xp.shape
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho, wo = output_size(hp, 0, kh, sh, dh), output_size(wp, 0, kw, sw, dw)
-    sn, sc, sy, sx = xp.strides
-    windows = as_strided(xp, (n, ho, wo, c, kh, kw), (sn, sy * sh, sx * sw, sc, sy * dh, sx * dw), writeable=False)
-    return windows.reshape(n * ho * wo, c * kh * kw)
-
-
 def correlate(xp: np.ndarray, w: np.ndarray, stride: Pair = (1, 1), dilation: Pair = (1, 1)) -> np.ndarray:
-    """Valid cross-correlation of (N, C, Hp, Wp) with (O, C, kh, kw): one im2col and one GEMM."""
-    n, _, hp, wp = xp.shape
-    o, _, kh, kw = w.shape
-    ho, wo = output_size(hp, 0, kh, stride[0], dilation[0]), output_size(wp, 0, kw, stride[1], dilation[1])
-    out = im2col(xp, (kh, kw), stride, dilation) @ w.reshape(o, -1).T
-    return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    """Valid cross-correlation of (N, C, Hp, Wp) with (O, C, kh, kw) as (N, O, H', W'): one im2col, one GEMM."""
+    n, o = xp.shape[0], w.shape[0]
+    cols = im2col(xp, w.shape[2:], stride, dilation)
+    out = w.reshape(o, -1) @ cols
+    return out.reshape(o, n, -1).transpose(1, 0, 2).reshape(n, o, *_out_hw(xp.shape, w.shape, stride, dilation))
 
 
-def col2im(cols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
-    """Scatter-add (N, H', W', C, kh, kw) patch gradients back onto the padded input grid."""
-    n, c, hp, wp = xp_shape
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho, wo = cols.shape[1:3]
-    dxp = np.zeros((n, hp, wp, c), dtype=cols.dtype)
-    for i in range(kh):  # a loop over kernel offsets, never over pixels
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
-            columns = slice(j * dw, j * dw + (wo - 1) * sw + 1, sw)
-            dxp[:, rows, columns, :] += cols[:, :, :, :, i, j]
-    return dxp.transpose(0, 3, 1, 2)
+def _out_hw(xp_shape: tuple, w_shape: tuple, stride: Pair, dilation: Pair) -> Pair:
+    return tuple(out_size(xp_shape[2 + a], w_shape[2 + a], stride[a], dilation[a]) for a in (0, 1))
 
 
 def _crop(xp: np.ndarray, padding: Padding4) -> np.ndarray:
@@ -168,7 +217,15 @@ def _crop(xp: np.ndarray, padding: Padding4) -> np.ndarray:
 def conv2d_backward_literal(
     x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding4, dilation: Pair
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dx, dw, db) for 4-D x (N, C, H, W), w (O, C, kh, kw) and error g (N, O, H', W'), as derived above."""
+    """(dx, dw, db) by the seed's insert-zeros/pad/rotate algorithm, as derived above.
+
+    Args:
+        x: input (N, C, H, W). w: weight (O, C, kh, kw). g: error dL/dy (N, O, H', W').
+        stride, dilation: pairs. padding: (top, bottom, left, right).
+
+    Returns:
+        (dx, dw, db) with the shapes of x, w and (O,).
+    """
     xp = pad(x, padding)
     (kh, kw), (dh, dw_) = w.shape[2:], dilation
     z = insert_zeros(g, stride)
@@ -181,59 +238,79 @@ def conv2d_backward_literal(
 
 
 def conv2d_backward_fast(
-    g: np.ndarray, cols: np.ndarray, w: np.ndarray, xp_shape: tuple, stride: Pair, padding: Padding4,
-    dilation: Pair, needs_grad: tuple[bool, bool, bool],
+    x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding4, dilation: Pair,
+    needs_grad: tuple[bool, bool, bool] = (True, True, True),
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """(dx, dw, db) from the forward's im2col matrix ``cols``; skips what is not needed."""
-    n, o, ho, wo = g.shape
-    c, kh, kw = w.shape[1:]
-    g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)
-    dx = dw = db = None
-    if needs_grad[0]:
-        dcols = (g_rows @ w.reshape(o, -1)).reshape(n, ho, wo, c, kh, kw)
-        dx = _crop(col2im(dcols, xp_shape, (kh, kw), stride, dilation), padding)
-    if needs_grad[1]:
-        dw = (g_rows.T @ cols).reshape(w.shape)
-    if needs_grad[2]:
-        db = g_rows.sum(axis=0)
-    return dx, dw, db
+    """(dx, dw, db) like :func:`conv2d_backward_literal` (same arguments), by GEMMs on im2col and col2im.
+
+    Returns None for a gradient whose ``needs_grad`` entry is False.
+    """
+    xp = pad(x, padding)
+    plan = make_plan(xp.shape, w.shape, None, stride, 0, dilation)
+    dxp, dw, db = _backward(g, im2col(xp, plan.kernel, plan.stride, plan.dilation), w, plan, needs_grad)
+    return (None if dxp is None else _crop(dxp, padding)), dw, db
+
+
+def _backward(g, cols, w, plan: Plan, needs_grad):
+    """(dx, dw, db) from the forward's im2col matrix ``cols`` (C*kh*kw, N*H'*W')."""
+    n, o = plan.n, plan.o
+    w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
+    per_image = g3.shape[2]
+    dx_by_col2im = needs_grad[0] and not plan.literal_dx
+    dxp = np.zeros(plan.xp_shape, dtype=np.result_type(w, g)) if dx_by_col2im else None
+    dw = None
+    if dx_by_col2im or needs_grad[1]:
+        step = max(1, CHUNK // (w_mat.shape[1] * per_image))
+        for n0 in range(0, n, step):  # a few images at a time: blocks of g and dcols stay in cache
+            g2 = g3[n0 : n0 + step].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
+            if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
+                part = cols[:, n0 * per_image : (n0 + step) * per_image] @ g2.T
+                dw = part if dw is None else np.add(dw, part, out=dw)
+            if dx_by_col2im:
+                dcols, chunk = w_mat.T @ g2, dxp[n0 : n0 + step]
+                col2im(dcols, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+    if needs_grad[0] and plan.literal_dx:  # insert zeros and pad in one step, then correlate with rotate180(w)
+        (sh, sw), (dh, dwl), (kh, kw) = plan.stride, plan.dilation, plan.kernel
+        (ho, wo), (_, _, hp, wp) = plan.out_hw, plan.xp_shape
+        z = np.zeros((n, o, hp + dh * (kh - 1), wp + dwl * (kw - 1)), dtype=g.dtype)
+        z[:, :, dh * (kh - 1) :: sh, dwl * (kw - 1) :: sw][:, :, :ho, :wo] = g3.reshape(n, o, ho, wo)
+        w_rot = np.ascontiguousarray(rotate180(w.reshape(o, plan.c, kh, kw)).transpose(1, 0, 2, 3))
+        dxp = correlate(z, w_rot, dilation=plan.dilation)
+    dx = _crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
+    db = g3.sum(axis=(0, 2)) if needs_grad[2] else None
+    return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
 
 
 # --- the registered op ----------------------------------------------------------
 def _conv2d_forward(x, w, b, *, stride, padding, dilation):
-    _check_shapes(x, w, b)
-    stride, dilation = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
-    pads = resolve_padding(padding, w.shape[-2:], stride, dilation)
-    x4 = x.reshape((1,) * (4 - x.ndim) + x.shape)
-    w4 = w.reshape((1, 1) + w.shape) if w.ndim == 2 else w
-    xp = pad(x4, pads)
-    kernel = w4.shape[2:]
-    for axis, name in ((0, "height"), (1, "width")):
-        if xp.shape[2 + axis] < dilation[axis] * (kernel[axis] - 1) + 1:
-            raise ValueError(
-                f"conv2d: the kernel {tuple(kernel)} with dilation {dilation} is larger than the padded input: "
-                f"x {x.shape} padded by {pads} has {name} {xp.shape[2 + axis]}"
-            )
-    cols = im2col(xp, kernel, stride, dilation)
-    o = w4.shape[0]
-    out = (cols @ w4.reshape(o, -1).T).reshape(x4.shape[0], -1, o)
-    if b is not None:
-        out = out + b.reshape(-1)
-    ho = output_size(xp.shape[2], 0, kernel[0], stride[0], dilation[0])
-    out = np.ascontiguousarray(out.reshape(x4.shape[0], ho, -1, o).transpose(0, 3, 1, 2))
-    y = out.reshape(out.shape[2:]) if x.ndim == 2 else out.reshape(out.shape[x.ndim == 3 :])
-    return y, (cols, w4.copy(), xp.shape, stride, pads, dilation, x.shape, w.shape, None if b is None else b.shape)
+    plan = make_plan(x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation)
+    xp, w_mat = pad(x.reshape(plan.x4_shape), plan.pads), w.reshape(plan.o, -1)
+    if plan.n == 1:  # one image: (O, H'*W') is already the output's layout
+        cols = im2col(xp, plan.kernel, plan.stride, plan.dilation)
+        y = w_mat @ cols
+        return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (cols, w, plan)
+    # A few images at a time: copy their patches, GEMM, and transpose to NCHW while in cache.
+    view = windows(xp, plan.kernel, plan.stride, plan.dilation)  # (C, kh, kw, N, H', W')
+    blocks = np.empty(view.shape, dtype=xp.dtype)
+    k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
+    dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
+    y = np.empty((plan.n, plan.o, per_image), dtype=dtype)
+    step = max(1, CHUNK // (k * per_image))
+    for n0 in range(0, plan.n, step):
+        block = blocks[:, :, :, n0 : n0 + step]
+        block[...] = view[:, :, :, n0 : n0 + step]
+        out = (w_mat @ block.reshape(k, -1)).reshape(plan.o, -1, per_image).transpose(1, 0, 2)
+        if b is None:
+            y[n0 : n0 + step] = out
+        else:
+            np.add(out, b.reshape(-1, 1), out=y[n0 : n0 + step])
+    return y.reshape(plan.y_shape), (blocks.reshape(k, -1), w, plan)
 
 
 def _conv2d_vjp(g, saved, needs_grad, **attrs):
-    cols, w4, xp_shape, stride, pads, dilation, x_shape, w_shape, b_shape = saved
-    g4 = g.reshape(xp_shape[0], w4.shape[0], *g.shape[-2:])
-    dx, dw, db = conv2d_backward_fast(g4, cols, w4, xp_shape, stride, pads, dilation, needs_grad)
-    return (
-        None if dx is None else dx.reshape(x_shape),
-        None if dw is None else dw.reshape(w_shape),
-        None if db is None else db.reshape(b_shape),
-    )
+    cols, w, plan = saved
+    dx, dw, db = _backward(g, cols, w, plan, needs_grad)
+    return dx, dw, None if db is None else db.reshape(plan.b_shape)
 
 
 def _conv2d_samples(rng: np.random.Generator) -> list[Sample]:
@@ -244,6 +321,7 @@ def _conv2d_samples(rng: np.random.Generator) -> list[Sample]:
         Sample((r((2, 5, 6)), r((3, 2, 2, 3)), r((3,))), {"stride": (2, 1), "padding": 1, "dilation": 1}),
         Sample((r((2, 2, 7, 6)), r((2, 2, 3, 2)), None), {"stride": 1, "padding": "same", "dilation": 2}),
         Sample((r((1, 2, 8, 9)), r((2, 2, 3, 3)), r((2,))), {"stride": 3, "padding": (1, 0), "dilation": (1, 2)}),
+        Sample((r((3, 2, 30, 31)), r((3, 2, 3, 2)), r((3,))), {"stride": (2, 3), "padding": 1, "dilation": 1}),
     ]
 
 
@@ -252,6 +330,7 @@ _conv2d = register_op(
     defaults={"stride": 1, "padding": 0, "dilation": 1}, samples=_conv2d_samples, method=False,
     doc="2-D cross-correlation; see tinygrad_conv.conv2d.",
 )
+_CONV2D_OP = _conv2d.op
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Tensor:
@@ -262,12 +341,21 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     (N, O, H', W'). For 3-D and 4-D inputs bias has shape (O,).
 
     Args:
+        x: the input, a Tensor or array-like.
+        weight: the kernel.
+        bias: optional, see above.
         stride: an int or a pair, each >= 1.
         padding: an int or pair >= 0, "valid", or "same" (stride 1 only; an even
             kernel puts the extra row and column at the bottom and right).
         dilation: an int or a pair, each >= 1.
+
+    Returns:
+        The output Tensor.
+
+    Raises:
+        ValueError, TypeError: on bad shapes or arguments, naming the argument and the shapes.
     """
-    return _conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    return apply(_CONV2D_OP, x, weight, bias, stride=stride, padding=padding, dilation=dilation)
 
 
 Tensor.conv2d = conv2d

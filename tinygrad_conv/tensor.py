@@ -192,26 +192,37 @@ def _protect(saved: Any, unsafe: list[np.ndarray]) -> Any:
     still see the values the forward used.
     """
     if isinstance(saved, np.ndarray):
-        return saved.copy() if any(np.may_share_memory(saved, a) for a in unsafe) else saved
+        for array in unsafe:
+            if np.may_share_memory(saved, array):
+                return saved.copy()
+        return saved
     if isinstance(saved, tuple):
-        return tuple(_protect(item, unsafe) for item in saved)
+        return tuple([_protect(item, unsafe) for item in saved])
     return saved
 
 
 def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
     """Run ``op.forward`` on the inputs' data and, when grad is on, record a Node."""
-    like = next((x for x in inputs if isinstance(x, Tensor)), None)
-    tensors = tuple(as_input(x, like, op.name, op.inputs[i]) for i, x in enumerate(inputs))
-    arrays = tuple(None if t is None else t.data for t in tensors)
+    like = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            like = x
+            break
+    tensors, arrays, needs_grad = [], [], []
+    for index, x in enumerate(inputs):
+        if x is not None and not isinstance(x, Tensor):
+            x = as_input(x, like, op.name, op.inputs[index])
+        tensors.append(x)
+        arrays.append(None if x is None else x.data)
+        needs_grad.append(x is not None and x.requires_grad)
     out, saved = op.forward(*arrays, **attrs)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    needs_grad = tuple(t is not None and t.requires_grad for t in tensors)
-    if not (_grad_enabled and any(needs_grad)):
+    if not (_grad_enabled and True in needs_grad):
         return Tensor._wrap(out)
     unsafe = [a for a in arrays if a is not None]
     unsafe.append(out)
-    node = Node(op, tensors, _protect(saved, unsafe), attrs, needs_grad)
+    node = Node(op, tuple(tensors), _protect(saved, unsafe), attrs, tuple(needs_grad))
     return Tensor._wrap(out, requires_grad=True, node=node)
 
 
@@ -253,15 +264,37 @@ def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...], op_name: str, inpu
     return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
 
 
+def _grad_order(root: Tensor) -> list[Tensor]:
+    """Like :func:`topological_order`, but only through tensors that require grad (the others get none)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is not None:
+            for parent in node.inputs:
+                if parent is not None and parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
 def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     """Back-propagate ``seed`` from ``root`` through the recorded graph."""
-    order = [t for t in topological_order([root]) if t.requires_grad]
-    nodes = [t._node for t in order if t._node is not None]
-    if any(node.released for node in nodes):
-        raise RuntimeError(
-            "backward through a graph a second time: its saved buffers were freed by the first "
-            "backward. Pass retain_graph=True to the first backward() call to keep them."
-        )
+    order = _grad_order(root)
+    for tensor in order:
+        if tensor._node is not None and tensor._node.released:
+            raise RuntimeError(
+                "backward through a graph a second time: its saved buffers were freed by the first "
+                "backward. Pass retain_graph=True to the first backward() call to keep them."
+            )
     grads: dict[int, np.ndarray] = {id(root): seed}
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
@@ -278,9 +311,13 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         for index, (parent, parent_grad) in enumerate(zip(node.inputs, input_grads)):
             if parent_grad is None or not node.needs_grad[index]:
                 continue
-            parent_grad = reduce_to_shape(np.asarray(parent_grad), parent.shape, node.op.name, node.op.inputs[index])
-            if parent_grad.dtype != parent.dtype:
-                parent_grad = parent_grad.astype(parent.dtype)
+            if type(parent_grad) is not np.ndarray:
+                parent_grad = np.asarray(parent_grad)
+            data = parent.data
+            if parent_grad.shape != data.shape:
+                parent_grad = reduce_to_shape(parent_grad, data.shape, node.op.name, node.op.inputs[index])
+            if parent_grad.dtype != data.dtype:
+                parent_grad = parent_grad.astype(data.dtype)
             previous = grads.get(id(parent))
             grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
         if not retain_graph:

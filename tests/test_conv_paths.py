@@ -1,0 +1,160 @@
+"""The fast conv2d paths against the literal insert-zeros/pad/rotate algorithm and the loop reference.
+
+Shapes, strides (dividing or not), padding (including "same") and dilation are drawn by
+hypothesis. Every internal route is forced in turn: the literal input gradient used for
+tiny convs, col2im in one chunk, and col2im one image at a time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from naive import loop_conv2d, loop_conv2d_grads
+
+import tinygrad_conv as tc
+from tinygrad_conv import conv
+from tinygrad_conv.im2col import col2im, im2col
+
+ROUTES = {"literal_dx": (1 << 62, 1 << 62), "col2im": (0, 1 << 62), "col2im_per_image": (0, 1)}
+
+
+@st.composite
+def conv_cases(draw, symmetric: bool = False):
+    """(x shape, w shape, stride, (top, bottom, left, right), dilation, seed, padding argument)."""
+    n, c, o = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        stride, argument = (1, 1), "same"
+        padding = conv.resolve_padding("same", (kh, kw), (1, 1), (dh, dw))
+    else:
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        padding = tuple(draw(st.integers(0, 2)) for _ in range(4))
+        if symmetric:
+            padding = (padding[0], padding[0], padding[2], padding[2])
+        argument = (padding[0], padding[2])
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - padding[0] - padding[1]), 9))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - padding[2] - padding[3]), 9))
+    seed = draw(st.integers(0, 2**16))
+    return (n, c, h, w), (o, c, kh, kw), stride, padding, (dh, dw), seed, argument
+
+
+def _arrays(case, dtype=np.float64):
+    x_shape, w_shape, stride, padding, dilation, seed, _ = case
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    y = loop_conv2d(x, w, None, stride, padding, dilation)
+    return x, w, rng.standard_normal(y.shape).astype(dtype), y
+
+
+@settings(max_examples=80, deadline=None)
+@given(conv_cases())
+def test_fast_and_literal_backward_agree_with_the_loop(case):
+    x, w, g, _ = _arrays(case)
+    _, _, stride, padding, dilation, _, _ = case
+    expected = loop_conv2d_grads(x, w, g, stride, padding, dilation)
+    literal = conv.conv2d_backward_literal(x, w, g, stride, padding, dilation)
+    fast = conv.conv2d_backward_fast(x, w, g, stride, padding, dilation)
+    for name, a, b, c in zip(("dx", "dw", "db"), literal, fast, expected):
+        assert a.shape == b.shape == c.shape, name
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-10, err_msg=f"literal {name}")
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10, err_msg=f"fast {name}")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(symmetric=True))
+def test_every_backward_route_through_the_engine(route, case):
+    x, w, g, y = _arrays(case)
+    _, _, stride, padding, dilation, seed, argument = case
+    b = np.random.default_rng(seed + 1).standard_normal(w.shape[0])
+    dx, dw, _ = loop_conv2d_grads(x, w, g, stride, padding, dilation)
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK
+    conv.LITERAL_DX_MAX, conv.CHUNK = ROUTES[route]
+    conv._plans.clear()
+    try:
+        xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = tc.conv2d(xt, wt, bt, stride=stride, padding=argument, dilation=dilation)
+        out.backward(g)
+    finally:
+        conv.LITERAL_DX_MAX, conv.CHUNK = saved
+        conv._plans.clear()
+    np.testing.assert_allclose(out.data, y + b[:, None, None], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xt.grad, dx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(wt.grad, dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(bt.grad, g.sum(axis=(0, 2, 3)), rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases())
+def test_col2im_is_the_adjoint_of_im2col(case):
+    x_shape, w_shape, stride, padding, dilation, seed, _ = case
+    rng = np.random.default_rng(seed)
+    xp = rng.standard_normal((x_shape[0], x_shape[1], x_shape[2] + padding[0] + padding[1],
+                              x_shape[3] + padding[2] + padding[3]))
+    cols = im2col(xp, w_shape[2:], stride, dilation)
+    r = rng.standard_normal(cols.shape)
+    back = col2im(r, xp.shape, w_shape[2:], stride, dilation)
+    np.testing.assert_allclose(np.vdot(cols, r), np.vdot(xp, back), rtol=1e-10)
+
+
+@pytest.mark.parametrize("ndim", [2, 3, 4])
+@pytest.mark.parametrize("route", ROUTES)
+def test_float32_stays_float32(ndim, route):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9, 8)[4 - ndim:]).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2) if ndim > 2 else (3, 2)).astype(np.float32)
+    b = rng.standard_normal(4 if ndim > 2 else ()).astype(np.float32)
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK
+    conv.LITERAL_DX_MAX, conv.CHUNK = ROUTES[route]
+    conv._plans.clear()
+    try:
+        xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = tc.conv2d(xt, wt, bt, stride=2, padding=1)
+        out.sum_of_squares().backward()
+    finally:
+        conv.LITERAL_DX_MAX, conv.CHUNK = saved
+        conv._plans.clear()
+    assert out.dtype == np.float32
+    assert xt.grad.dtype == wt.grad.dtype == bt.grad.dtype == np.float32
+    x64 = tc.Tensor(x.astype(np.float64), requires_grad=True)
+    tc.conv2d(x64, w.astype(np.float64), b.astype(np.float64), stride=2, padding=1).sum_of_squares().backward()
+    np.testing.assert_allclose(xt.grad, x64.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_cached_plan_does_not_let_bad_arguments_through():
+    x, w = np.ones((5, 5)), np.ones((3, 3))
+    tc.conv2d(x, w, stride=1)
+    with pytest.raises(TypeError, match="stride"):
+        tc.conv2d(x, w, stride=True)
+    with pytest.raises(TypeError, match="padding"):
+        tc.conv2d(x, w, padding=1.0)
+    with pytest.raises(ValueError, match="same"):
+        tc.conv2d(x, w, stride=2, padding="same")
+
+
+def test_im2col_view_of_the_input_is_protected_from_in_place_edits():
+    # A 1x1 kernel on one unpadded image: the im2col matrix can be a view of x itself.
+    rng = np.random.default_rng(0)
+    x = tc.Tensor(rng.standard_normal((2, 4, 4)))
+    w = tc.Tensor(rng.standard_normal((3, 2, 1, 1)), requires_grad=True)
+    out = tc.conv2d(x, w)
+    original = x.data.copy()
+    x.data += 100.0
+    out.sum_of_squares().backward()
+    expected = 2 * np.einsum("ouv,cuv->oc", out.data, original)[:, :, None, None]
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+
+
+def test_benchmark_quick_smoke():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "conv2d.py"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--shapes", "a1", "--no-naive"],
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "a1" in result.stdout

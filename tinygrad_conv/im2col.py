@@ -1,0 +1,62 @@
+"""im2col and col2im: the copy and the scatter-add around each convolution GEMM.
+
+Layout. ``im2col`` turns a padded input ``xp`` (N, C, Hp, Wp) into a matrix with one
+row per (c, i, j) kernel tap and one column per (n, u, v) output pixel:
+(C*kh*kw, N*H'*W'). Row-major weights (O, C*kh*kw) then multiply it from the left
+in one GEMM, whose (O, N*H'*W') result is NCHW after one small transpose, and no
+transpose at all for a single image. The copy reads rows of W' contiguous pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Pair = tuple[int, int]
+
+
+def out_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
+    """Output length along one axis of a valid correlation of an already padded input."""
+    return (padded - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """A read-only strided view (C, kh, kw, N, H', W') of the patches of xp (N, C, Hp, Wp)."""
+    n, c, hp, wp = xp.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    shape = (c, kh, kw, n, out_size(hp, kh, sh, dh), out_size(wp, kw, sw, dw))
+    sn, sc, sy, sx = xp.strides
+    strides = (sc, sy * dh, sx * dw, sn, sy * sh, sx * sw)
+    if xp.flags.c_contiguous:  # the ndarray constructor costs a microsecond, as_strided ten
+        view = np.ndarray(shape, xp.dtype, xp, 0, strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """Patches of a padded (N, C, Hp, Wp) input as a (C*kh*kw, N*H'*W') matrix (a copy)."""
+    view = windows(xp, kernel, stride, dilation)
+    c, kh, kw, n, ho, wo = view.shape
+    return view.reshape(c * kh * kw, n * ho * wo)
+
+
+def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilation: Pair,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Scatter-add (C*kh*kw, N*H'*W') patch gradients back onto the padded (N, C, Hp, Wp) grid.
+
+    The adjoint of :func:`im2col`: one strided slab add per kernel tap (i, j), never a loop over
+    pixels. With stride s > 1 each slab touches only every s-th row and column, so the zeros
+    that the literal algorithm inserts are never multiplied. Adds into ``out`` when given.
+    """
+    n, c, hp, wp = xp_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho, wo = out_size(hp, kh, sh, dh), out_size(wp, kw, sw, dw)
+    taps = dcols.reshape(c, kh, kw, n, ho, wo)
+    dxp = np.zeros(xp_shape, dtype=dcols.dtype) if out is None else out
+    channels_first = dxp.transpose(1, 0, 2, 3)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+        for j in range(kw):
+            channels_first[:, :, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += taps[:, i, j]
+    return dxp
