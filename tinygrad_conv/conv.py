@@ -214,27 +214,46 @@ def _crop(xp: np.ndarray, padding: Padding4) -> np.ndarray:
 
 
 # --- backward: the seed's algorithm and the fast equivalent -------------------
-def conv2d_backward_literal(
+def conv2d_backward_stages(
     x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding4, dilation: Pair
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dx, dw, db) by the seed's insert-zeros/pad/rotate algorithm, as derived above.
+) -> dict[str, Any]:
+    """The seed's insert-zeros/pad/rotate algorithm, as derived above, with every stage by name.
 
     Args:
         x: input (N, C, H, W). w: weight (O, C, kh, kw). g: error dL/dy (N, O, H', W').
         stride, dilation: pairs. padding: (top, bottom, left, right).
 
     Returns:
-        (dx, dw, db) with the shapes of x, w and (O,).
+        A dict of 4-D arrays: ``error``, ``error_inserted`` (stride-1 zeros between elements),
+        ``error_padded`` (by dilation*(k-1), plus a row/column per unused trailing input
+        row/column), ``kernel``, ``kernel_rotated`` (180 degrees, channels swapped to
+        (C, O, kh, kw)), ``input_padded``, ``input_grad_padded``, ``input_grad`` (dL/dx),
+        ``kernel_grad`` (dL/dw) and ``bias_grad`` (dL/db, (O,)); and the ints
+        ``unused_rows`` and ``unused_cols``.
     """
     xp = pad(x, padding)
     (kh, kw), (dh, dw_) = w.shape[2:], dilation
     z = insert_zeros(g, stride)
-    unused_h = xp.shape[2] - (z.shape[2] + dh * (kh - 1))
-    unused_w = xp.shape[3] - (z.shape[3] + dw_ * (kw - 1))
-    full = dh * (kh - 1), dh * (kh - 1) + unused_h, dw_ * (kw - 1), dw_ * (kw - 1) + unused_w
-    dxp = correlate(pad(z, full), rotate180(w).transpose(1, 0, 2, 3), dilation=dilation)
+    unused_rows = xp.shape[2] - (z.shape[2] + dh * (kh - 1))
+    unused_cols = xp.shape[3] - (z.shape[3] + dw_ * (kw - 1))
+    zp = pad(z, (dh * (kh - 1), dh * (kh - 1) + unused_rows, dw_ * (kw - 1), dw_ * (kw - 1) + unused_cols))
+    w_rot = rotate180(w).transpose(1, 0, 2, 3)
+    dxp = correlate(zp, w_rot, dilation=dilation)
     dw = correlate(xp.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), stride=dilation)[:, :, :kh, :kw]
-    return _crop(dxp, padding), dw.transpose(1, 0, 2, 3), g.sum(axis=(0, 2, 3))
+    return {
+        "error": g, "error_inserted": z, "error_padded": zp, "kernel": w, "kernel_rotated": w_rot,
+        "input_padded": xp, "input_grad_padded": dxp, "input_grad": _crop(dxp, padding),
+        "kernel_grad": dw.transpose(1, 0, 2, 3), "bias_grad": g.sum(axis=(0, 2, 3)),
+        "unused_rows": int(unused_rows), "unused_cols": int(unused_cols),
+    }
+
+
+def conv2d_backward_literal(
+    x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding4, dilation: Pair
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dw, db) by the seed's algorithm: :func:`conv2d_backward_stages` without the stages."""
+    stages = conv2d_backward_stages(x, w, g, stride, padding, dilation)
+    return stages["input_grad"], stages["kernel_grad"], stages["bias_grad"]
 
 
 def conv2d_backward_fast(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .conv import as_pair, conv2d, correlate, insert_zeros, pad, resolve_padding, rotate180
+from .conv import as_pair, conv2d, conv2d_backward_stages, resolve_padding
 from .tensor import Tensor, no_grad, to_float_array
 
 
@@ -75,19 +75,7 @@ def conv2d_backward_steps(
     x4 = xa.astype(dtype, copy=False).reshape((1,) * (4 - xa.ndim) + xa.shape)
     w4 = wa.astype(dtype, copy=False).reshape((1, 1) * (wa.ndim == 2) + wa.shape)
     g4 = ga.astype(dtype, copy=False).reshape(x4.shape[:1] + w4.shape[:1] + ga.shape[-2:])
-    (kh, kw), (dh, dw) = w4.shape[2:], dilation
-
-    xp = pad(x4, pads)
-    z = insert_zeros(g4, stride)
-    unused_rows = xp.shape[2] - (z.shape[2] + dh * (kh - 1))
-    unused_cols = xp.shape[3] - (z.shape[3] + dw * (kw - 1))
-    zp = pad(z, (dh * (kh - 1), dh * (kh - 1) + unused_rows, dw * (kw - 1), dw * (kw - 1) + unused_cols))
-    w_rot = rotate180(w4).transpose(1, 0, 2, 3)
-    dxp = correlate(zp, w_rot, dilation=dilation)
-    top, bottom, left, right = pads
-    dx = dxp[..., top : dxp.shape[-2] - bottom, left : dxp.shape[-1] - right]
-    dw_ = correlate(xp.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), stride=dilation)[:, :, :kh, :kw]
-    db = g4.sum(axis=(0, 2, 3))
+    stages = conv2d_backward_stages(x4, w4, g4, stride, pads, dilation)
 
     def like_x(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.reshape(a.shape[4 - xa.ndim :]) if xa.ndim < 4 else a)
@@ -95,20 +83,11 @@ def conv2d_backward_steps(
     def like_w(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.reshape(a.shape[2:]) if wa.ndim == 2 else a)
 
-    return {
-        "error": like_x(g4),
-        "error_inserted": like_x(z),
-        "error_padded": like_x(zp),
-        "kernel": like_w(w4),
-        "kernel_rotated": like_w(w_rot),
-        "input_padded": like_x(xp),
-        "input_grad_padded": like_x(dxp),
-        "input_grad": like_x(dx),
-        "kernel_grad": like_w(dw_.transpose(1, 0, 2, 3)),
-        "bias_grad": db.reshape(()) if wa.ndim == 2 else db,
-        "unused_rows": int(unused_rows),
-        "unused_cols": int(unused_cols),
-        "stride": stride,
-        "padding": pads,
-        "dilation": dilation,
-    }
+    for name in ("error", "error_inserted", "error_padded", "input_padded", "input_grad_padded", "input_grad"):
+        stages[name] = like_x(stages[name])
+    for name in ("kernel", "kernel_rotated", "kernel_grad"):
+        stages[name] = like_w(stages[name])
+    if wa.ndim == 2:
+        stages["bias_grad"] = stages["bias_grad"].reshape(())
+    stages.update(stride=stride, padding=pads, dilation=dilation)
+    return stages
