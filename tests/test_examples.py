@@ -1,6 +1,7 @@
 """The examples run end to end (short runs) and write their pictures."""
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def test_kernel_recovery_writes_its_pictures(tmp_path, capsys):
     assert "step    99: loss" in printed and "composed 6x6" in printed
     for name in ("loss.png", "kernels.png"):
         assert (tmp_path / name).stat().st_size > 1000
+    graph = tmp_path / "graph.svg" if shutil.which("dot") else tmp_path / "graph.dot"
+    text = graph.read_text()
+    assert text.count("conv2d") >= 2 and "stride=2" in text and all(p in text for p in ("w1", "b1", "w2", "b2"))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])

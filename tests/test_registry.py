@@ -98,3 +98,58 @@ def test_gradcheck_argument_errors():
         tc.gradcheck(tc.relu, [tc.Tensor([1.0])])
     with pytest.raises(TypeError, match="list or tuple"):
         tc.gradcheck(tc.relu, tc.Tensor([1.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("name", sorted(tc.OPS))
+def test_every_op_is_safe_from_in_place_edits_after_forward(name):
+    """Editing inputs' and the output's .data in place after the forward never changes the gradient."""
+    op = tc.OPS[name]
+    for sample in op.samples(np.random.default_rng(2)):
+        attrs = {**op.defaults, **sample.attrs}
+        clean = sample_tensors(sample)
+        out = op(*clean, **attrs)
+        projection = np.random.default_rng(3).standard_normal(out.shape)
+        out.backward(projection)
+
+        edited = sample_tensors(sample)
+        out = op(*edited, **attrs)
+        for t in [*edited, out]:
+            if isinstance(t, tc.Tensor):
+                t.data[...] = 7.0
+        out.backward(projection)
+        for before, after in zip(clean, edited):
+            if isinstance(before, tc.Tensor):
+                np.testing.assert_array_equal(after.grad, before.grad, err_msg=name)
+
+
+def test_a_saved_list_or_dict_is_protected_too():
+    for pack, unpack in ((lambda x: [x], lambda s: s[0]), (lambda x: {"x": x}, lambda s: s["x"])):
+        square = tc.register_op("square_saved_test", lambda x, pack=pack: (x * x, pack(x)),
+                                lambda g, s, n, unpack=unpack: (2 * unpack(s) * g,), method=False)
+        try:
+            x = tc.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+            y = square(x)
+            x.data[...] = 100.0
+            y.backward(np.ones(3))
+            np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+        finally:
+            del tc.OPS["square_saved_test"]
+
+
+def test_none_is_accepted_only_for_optional_inputs():
+    with pytest.raises(TypeError, match="argument 'x'.*None"):
+        tc.conv2d(None, tc.Tensor(np.ones((2, 2))))
+    with pytest.raises(TypeError, match="argument 'b'.*None"):
+        tc.Tensor(1.0) + None
+    assert tc.conv2d(np.ones((3, 3)), np.ones((2, 2)), None).shape == (2, 2)
+    with pytest.raises(ValueError, match="optional"):
+        tc.register_op("bad_optional_test", cube_forward, cube_vjp, optional=("y",))
+
+
+def test_gradcheck_handles_non_contiguous_inputs():
+    x = tc.Tensor(np.ones((4, 3)), requires_grad=True)
+    x.data = np.asfortranarray(np.arange(12.0).reshape(4, 3))
+    assert tc.gradcheck(lambda t: t * t, [x])
+    y = tc.Tensor(np.ones((3, 4)), requires_grad=True)
+    y.data = np.arange(12.0).reshape(4, 3).T  # a transposed view
+    assert tc.gradcheck(lambda t: t.sigmoid(), [y])

@@ -235,3 +235,33 @@ def test_in_place_edit_of_conv_weight_after_forward_gives_the_forward_gradient(r
     y.backward(g)
     np.testing.assert_allclose(x.grad, x_ref.grad)
     np.testing.assert_allclose(w.grad, w_ref.grad)
+
+
+def test_replacing_data_with_another_shape_after_forward_is_an_error():
+    x = tc.Tensor(np.ones((3, 1)), requires_grad=True)
+    y = x * np.ones((3, 4))
+    x.data = np.ones((1, 1))
+    with pytest.raises(RuntimeError, match=r"had shape \(3, 1\) in the forward.*replaced with shape \(1, 1\)"):
+        y.backward(np.ones((3, 4)))
+
+
+def test_accumulating_into_a_grad_of_another_shape_is_an_error():
+    x = tc.Tensor(np.ones(3), requires_grad=True)
+    x.grad = np.ones(2)
+    with pytest.raises(RuntimeError, match="existing .grad of shape"):
+        tc.sum_of_squares(x).backward()
+
+
+def test_one_no_grad_object_can_be_nested():
+    guard = tc.no_grad()
+    with guard:
+        with guard:
+            assert not tc.is_grad_enabled()
+        assert not tc.is_grad_enabled()
+    assert tc.is_grad_enabled()
+
+
+def test_numpy_functions_on_tensors_raise_instead_of_making_object_arrays():
+    with pytest.raises(TypeError):
+        np.exp(tc.Tensor([1.0]))
+    assert isinstance(np.ones(2) + tc.Tensor([1.0, 2.0]), tc.Tensor)

@@ -345,7 +345,7 @@ def _conv2d_samples(rng: np.random.Generator) -> list[Sample]:
 
 
 _conv2d = register_op(
-    "conv2d", _conv2d_forward, _conv2d_vjp, inputs=("x", "weight", "bias"),
+    "conv2d", _conv2d_forward, _conv2d_vjp, inputs=("x", "weight", "bias"), optional=("bias",),
     defaults={"stride": 1, "padding": 0, "dilation": 1}, samples=_conv2d_samples, method=False,
     doc="2-D cross-correlation; see tinygrad_conv.conv2d.",
 )

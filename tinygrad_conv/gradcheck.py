@@ -49,16 +49,16 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
         if analytic.shape != tensor.shape:
             raise GradcheckError(f"input {i}: grad has shape {analytic.shape}, the input has {tensor.shape}")
         numeric = np.zeros(tensor.shape)
-        flat = tensor.data.reshape(-1)  # a view: perturb in place, then restore
+        data = tensor.data  # perturbed in place (whatever its memory layout), then restored
         with no_grad():
-            for k in range(flat.size):
-                original = flat[k]
-                flat[k] = original + eps
+            for index in np.ndindex(*tensor.shape):
+                original = data[index]
+                data[index] = original + eps
                 plus = _scalarize(fn(*inputs), projection)
-                flat[k] = original - eps
+                data[index] = original - eps
                 minus = _scalarize(fn(*inputs), projection)
-                flat[k] = original
-                numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+                data[index] = original
+                numeric[index] = (plus - minus) / (2 * eps)
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:
             worst = np.unravel_index(int(np.argmax(error)), tensor.shape)

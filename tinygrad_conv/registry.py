@@ -58,6 +58,7 @@ class Op:
     defaults: dict[str, Any] = field(default_factory=dict)
     samples: Callable[[np.random.Generator], Sequence[Sample]] | None = None
     doc: str = ""
+    optional: tuple[str, ...] = ()  # inputs that may be None (conv2d's bias, say)
 
     def non_default_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The attributes whose value differs from the default (what a graph label shows)."""
@@ -82,10 +83,12 @@ def register_op(
     doc: str = "",
     method: bool = True,
     replace: bool = False,
+    optional: Sequence[str] = (),
 ) -> Callable[..., Tensor]:
     """Register an op and return its functional form ``fn(*tensors, **attrs) -> Tensor``.
 
-    With ``method=True`` the op also becomes a Tensor method of the same name.
+    With ``method=True`` the op also becomes a Tensor method of the same name. The inputs named in
+    ``optional`` may be None (forward then gets None); any other None input is a TypeError.
     Registering a name twice raises ValueError unless ``replace=True``.
     """
     if not isinstance(name, str) or not name.isidentifier():
@@ -96,7 +99,11 @@ def register_op(
         raise ValueError(f"Tensor already has an attribute {name!r}; pick another op name or pass method=False")
     if not (callable(forward) and callable(vjp)):
         raise TypeError("forward and vjp must be callable")
-    op = Op(name, forward, vjp, tuple(inputs), dict(defaults or {}), samples, doc or forward.__doc__ or "")
+    unknown = set(optional) - set(inputs)
+    if unknown:
+        raise ValueError(f"optional names {sorted(unknown)} that are not among the inputs {tuple(inputs)}")
+    op = Op(name, forward, vjp, tuple(inputs), dict(defaults or {}), samples, doc or forward.__doc__ or "",
+            tuple(optional))
     OPS[name] = op
     arity = len(op.inputs)
 

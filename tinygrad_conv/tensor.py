@@ -12,7 +12,7 @@ methods and operators.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,14 +23,17 @@ _grad_enabled = True
 class no_grad:
     """Context manager (and decorator) in which ops record no graph."""
 
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, so that one instance can be entered while active
+
     def __enter__(self) -> None:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
 
     def __exit__(self, *exc_info: object) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
@@ -67,14 +70,16 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
 class Node:
     """One op application in the graph: everything backward needs to call its vjp rule."""
 
-    __slots__ = ("attrs", "inputs", "needs_grad", "op", "released", "saved")
+    __slots__ = ("attrs", "input_shapes", "inputs", "needs_grad", "op", "released", "saved")
 
-    def __init__(self, op: Any, inputs: tuple, saved: Any, attrs: dict, needs_grad: tuple[bool, ...]):
+    def __init__(self, op: Any, inputs: tuple, saved: Any, attrs: dict, needs_grad: tuple[bool, ...],
+                 input_shapes: tuple):
         self.op = op
         self.inputs = inputs
         self.saved = saved
         self.attrs = attrs
         self.needs_grad = needs_grad
+        self.input_shapes = input_shapes  # as in the forward, in case a tensor's data is replaced later
         self.released = False
 
     def __repr__(self) -> str:
@@ -93,7 +98,7 @@ class Tensor:
     """
 
     __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "name", "requires_grad")
-    __array_priority__ = 1000  # so that ndarray <op> Tensor defers to Tensor's reflected operator
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator; np.exp(t) raises TypeError
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
         if not isinstance(requires_grad, (bool, np.bool_)):
@@ -186,7 +191,7 @@ def as_input(value: Any, like: Tensor | None, op_name: str, input_name: str) -> 
 
 
 def _protect(saved: Any, unsafe: list[np.ndarray]) -> Any:
-    """Copy saved arrays that share memory with a tensor's data.
+    """Copy saved arrays (alone or inside tuples, lists and dicts) that share memory with a tensor's data.
 
     The user may change ``tensor.data`` in place after the forward; backward must
     still see the values the forward used.
@@ -196,8 +201,10 @@ def _protect(saved: Any, unsafe: list[np.ndarray]) -> Any:
             if np.may_share_memory(saved, array):
                 return saved.copy()
         return saved
-    if isinstance(saved, tuple):
-        return tuple([_protect(item, unsafe) for item in saved])
+    if isinstance(saved, (tuple, list)):
+        return type(saved)([_protect(item, unsafe) for item in saved])
+    if isinstance(saved, dict):
+        return {key: _protect(item, unsafe) for key, item in saved.items()}
     return saved
 
 
@@ -210,7 +217,10 @@ def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
             break
     tensors, arrays, needs_grad = [], [], []
     for index, x in enumerate(inputs):
-        if x is not None and not isinstance(x, Tensor):
+        if x is None:
+            if op.inputs[index] not in op.optional:
+                raise TypeError(f"{op.name}() argument '{op.inputs[index]}' must be a Tensor, ndarray or number, got None")
+        elif not isinstance(x, Tensor):
             x = as_input(x, like, op.name, op.inputs[index])
         tensors.append(x)
         arrays.append(None if x is None else x.data)
@@ -222,14 +232,16 @@ def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
         return Tensor._wrap(out)
     unsafe = [a for a in arrays if a is not None]
     unsafe.append(out)
-    node = Node(op, tuple(tensors), _protect(saved, unsafe), attrs, tuple(needs_grad))
+    shapes = tuple(None if a is None else a.shape for a in arrays)
+    node = Node(op, tuple(tensors), _protect(saved, unsafe), attrs, tuple(needs_grad), shapes)
     return Tensor._wrap(out, requires_grad=True, node=node)
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+def topological_order(roots: Sequence[Tensor], requires_grad_only: bool = False) -> list[Tensor]:
     """Tensors reachable from ``roots`` through recorded nodes, inputs before outputs.
 
     Iterative depth-first search, so deep graphs never hit Python's recursion limit.
+    With ``requires_grad_only`` it does not enter tensors that need no gradient.
     """
     order: list[Tensor] = []
     visited: set[int] = set()
@@ -245,7 +257,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         stack.append((tensor, True))
         if tensor._node is not None:
             for parent in tensor._node.inputs:
-                if parent is not None and id(parent) not in visited:
+                if parent is not None and id(parent) not in visited and (parent.requires_grad or not requires_grad_only):
                     stack.append((parent, False))
     return order
 
@@ -264,31 +276,22 @@ def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...], op_name: str, inpu
     return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
 
 
-def _grad_order(root: Tensor) -> list[Tensor]:
-    """Like :func:`topological_order`, but only through tensors that require grad (the others get none)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if node is not None:
-            for parent in node.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
+def _accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
+    """Add ``grad`` into ``tensor.grad`` (a fresh array: two leaves never share one)."""
+    if tensor.grad is None:
+        tensor.grad = np.array(grad)
+    elif tensor.grad.shape != grad.shape:
+        raise RuntimeError(
+            f"cannot accumulate a gradient of shape {grad.shape} into the existing .grad of shape "
+            f"{tensor.grad.shape}; set .grad = None (optimizer.zero_grad()) after changing the tensor's shape"
+        )
+    else:
+        tensor.grad = np.asarray(tensor.grad + grad)
 
 
 def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     """Back-propagate ``seed`` from ``root`` through the recorded graph."""
-    order = _grad_order(root)
+    order = topological_order([root], requires_grad_only=True)
     for tensor in order:
         if tensor._node is not None and tensor._node.released:
             raise RuntimeError(
@@ -302,7 +305,7 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             continue
         node = tensor._node
         if node is None or tensor._retains_grad:
-            tensor.grad = np.array(grad) if tensor.grad is None else np.asarray(tensor.grad + grad)
+            _accumulate_grad(tensor, grad)
         if node is None:
             continue
         input_grads = node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs)
@@ -313,17 +316,17 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 continue
             if type(parent_grad) is not np.ndarray:
                 parent_grad = np.asarray(parent_grad)
-            data = parent.data
-            if parent_grad.shape != data.shape:
-                parent_grad = reduce_to_shape(parent_grad, data.shape, node.op.name, node.op.inputs[index])
+            data, shape = parent.data, node.input_shapes[index]
+            if data.shape != shape:
+                raise RuntimeError(
+                    f"input '{node.op.inputs[index]}' of op '{node.op.name}' had shape {shape} in the forward, but "
+                    f"its tensor's data was replaced with shape {data.shape} before backward"
+                )
+            if parent_grad.shape != shape:
+                parent_grad = reduce_to_shape(parent_grad, shape, node.op.name, node.op.inputs[index])
             if parent_grad.dtype != data.dtype:
                 parent_grad = parent_grad.astype(data.dtype)
             previous = grads.get(id(parent))
             grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
         if not retain_graph:
             node.saved, node.released = None, True
-
-
-def iter_graph(roots: Sequence[Tensor]) -> Iterator[Tensor]:
-    """Every tensor in the graph below ``roots``, inputs first (for renderers and tools)."""
-    return iter(topological_order(list(roots)))
