@@ -3,6 +3,7 @@
 import math
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -199,6 +200,24 @@ def test_load_rejects_garbage_truncated_and_single_arrays(tmp_path):
         tc.load(tmp_path / "missing.npz")
     with pytest.raises(TypeError, match="numeric"):
         tc.save({"w": np.array(["a"])}, tmp_path / "s.npz")
+
+
+def test_save_accepts_any_str_key_and_load_rejects_non_npy_members(tmp_path):
+    state = {"file": np.ones(2), "allow_pickle": np.arange(3), "a.npy": np.zeros((1, 2), np.float32),
+             "x/y": np.array(True)}
+    tc.save(state, tmp_path / "keys.npz")
+    loaded = tc.load(tmp_path / "keys.npz")
+    assert list(loaded) == list(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(loaded[key], value)
+        assert loaded[key].dtype == value.dtype
+    odd = tmp_path / "odd.npz"
+    with zipfile.ZipFile(odd, "w") as archive:
+        archive.writestr("a.txt", "hello")
+    with pytest.raises(ValueError, match=r"odd\.npz.*'a\.txt' is not a \.npy array"):
+        tc.load(odd)
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] is not a rectangular array"):
+        tc.save({"w": [[1.0], [1.0, 2.0]]}, tmp_path / "ragged.npz")
 
 
 def test_batches():
