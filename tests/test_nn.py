@@ -315,6 +315,11 @@ def test_batches():
     assert ordered == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
     a = [yb.tolist() for _, yb in tc.data.batches(X, y, 4, rng=2)]
     assert a == [yb.tolist() for _, yb in tc.data.batches(X, y, 4, rng=2)]
+    generator = np.random.default_rng(2)
+    epochs = [[yb.tolist() for _, yb in tc.data.batches(X, y, 10, rng=generator)] for _ in range(2)]
+    assert epochs[0] != epochs[1]  # a Generator advances: a new order each epoch
+    generator = np.random.default_rng(2)
+    assert epochs == [[yb.tolist() for _, yb in tc.data.batches(X, y, 10, rng=generator)] for _ in range(2)]
     with pytest.raises(ValueError, match="same length"):
         tc.data.batches(X, y[:5], 2)
     with pytest.raises(ValueError, match="batch_size"):
