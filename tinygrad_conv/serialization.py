@@ -63,7 +63,7 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"cannot load {where} as a state dict: {error}") from None
     for name, array in state.items():
         if not isinstance(array, np.ndarray):  # np.load hands back a non-.npy member as raw bytes
-            raise ValueError(f"cannot load {where}: member {name!r} is not a .npy array")
+            raise ValueError(f"cannot load {where}: member {name!r} is not a .npy array")  # noqa: TRY004
         try:
             state_array(name, array)
         except TypeError as error:

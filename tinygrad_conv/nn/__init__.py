@@ -9,8 +9,8 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 """
 
 from . import init
-from .init import manual_seed
 from .containers import ModuleList, Sequential
+from .init import manual_seed
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .module import Module, Parameter
 
