@@ -3,6 +3,7 @@
 import math
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -63,6 +64,84 @@ def test_registration_rules():
         Forgot()
     with pytest.raises(TypeError, match="Module"):
         nn.Sequential(nn.ReLU(), "relu")
+
+
+class Tower(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(2, 2, rng=i) for i in range(depth))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_module_list_registers_its_modules():
+    tower = Tower(2)
+    tower.layers.append(nn.Linear(2, 2, rng=5)).extend([nn.ReLU(), nn.Linear(2, 3, rng=6)])
+    assert len(tower.layers) == 5
+    assert [name for name, _ in tower.named_parameters()] == [
+        f"layers.{i}.{p}" for i in (0, 1, 2, 4) for p in ("weight", "bias")]
+    assert [name for name, _ in tower.layers.named_children()] == ["0", "1", "2", "3", "4"]
+    assert isinstance(tower.layers[3], nn.ReLU) and tower.layers[-1].out_features == 3
+    assert isinstance(tower.layers[1:3], nn.ModuleList) and len(tower.layers[1:3]) == 2
+    assert tower(np.ones((4, 2))).shape == (4, 3)
+    del tower.layers[3]
+    assert [type(m).__name__ for m in tower.layers] == ["Linear"] * 4
+    assert list(tower.layers._modules) == ["0", "1", "2", "3"]
+    tower.layers.insert(0, nn.Tanh())
+    tower.layers[1] = nn.Sigmoid()
+    assert [type(m).__name__ for m in tower.layers] == ["Tanh", "Sigmoid", "Linear", "Linear", "Linear"]
+    assert len(list(tower.parameters())) == 6
+    with pytest.raises(TypeError, match="ModuleList item 5 must be a Module, got int"):
+        tower.layers.append(3)
+    with pytest.raises(IndexError, match="out of range for 5"):
+        tower.layers[5]
+    with pytest.raises(TypeError, match="index must be an int"):
+        tower.layers["0"]
+    with pytest.raises(NotImplementedError):
+        nn.ModuleList()(1)
+
+
+@pytest.mark.parametrize("value", [
+    [nn.Linear(2, 2)], (nn.ReLU(),), {"a": nn.Linear(2, 2)}, [nn.Parameter(np.ones(2))],
+    [1, tc.Tensor(np.ones(2), requires_grad=True)],
+])
+def test_plain_containers_of_modules_or_parameters_are_refused(value):
+    block = Block()
+    with pytest.raises(TypeError, match=r"Block\.parts: a plain \w+ of Modules or Parameters.*ModuleList"):
+        block.parts = value
+    block.numbers = [1, 2, tc.Tensor(1.0)]  # nothing trainable inside: allowed
+    assert block.numbers[0] == 1
+
+
+def test_layer_arguments_are_checked_at_construction():
+    with pytest.raises(ValueError, match=r"Conv2d: stride must be >= 1, got 0"):
+        nn.Conv2d(1, 1, 3, stride=0)
+    with pytest.raises(ValueError, match=r"Conv2d: dilation must be >= 1, got \(1, 0\)"):
+        nn.Conv2d(1, 1, 3, dilation=(1, 0))
+    with pytest.raises(ValueError, match="Conv2d: padding must be >= 0"):
+        nn.Conv2d(1, 1, 3, padding=-1)
+    with pytest.raises(ValueError, match="same"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(TypeError, match="Conv2d: in_channels must be an int"):
+        nn.Conv2d(1.0, 1, 3)
+    with pytest.raises(ValueError, match=r"MaxPool2d: kernel_size must be >= 1, got 0"):
+        nn.MaxPool2d(0)
+    with pytest.raises(ValueError, match=r"AvgPool2d: stride must be >= 1"):
+        nn.AvgPool2d(2, stride=0)
+    with pytest.raises(ValueError, match=r"MaxPool2d: padding 2 must be at most half"):
+        nn.MaxPool2d(2, padding=2)
+    assert not issubclass(nn.AvgPool2d, nn.MaxPool2d) and not issubclass(nn.MaxPool2d, nn.AvgPool2d)
+    assert repr(nn.AvgPool2d(2)) == "AvgPool2d(kernel_size=2, stride=None, padding=0)"
+
+
+def test_parameter_accepts_a_name():
+    p = nn.Parameter(np.ones(2), name="w")
+    assert p.name == "w" and p.requires_grad
+    with pytest.raises(TypeError, match="name"):
+        nn.Parameter(np.ones(2), name=3)
 
 
 def test_train_eval_zero_grad_and_call():
@@ -201,6 +280,30 @@ def test_load_rejects_garbage_truncated_and_single_arrays(tmp_path):
         tc.save({"w": np.array(["a"])}, tmp_path / "s.npz")
 
 
+def test_load_state_dict_rejects_ragged_values():
+    lin = nn.Linear(2, 1, rng=0)
+    with pytest.raises(ValueError, match=r"state_dict\['weight'\] is not a rectangular array"):
+        lin.load_state_dict({"weight": [[1.0, 2.0], [3.0]], "bias": [0.0]})
+
+
+def test_save_accepts_any_str_key_and_load_rejects_non_npy_members(tmp_path):
+    state = {"file": np.ones(2), "allow_pickle": np.arange(3), "a.npy": np.zeros((1, 2), np.float32),
+             "x/y": np.array(True)}
+    tc.save(state, tmp_path / "keys.npz")
+    loaded = tc.load(tmp_path / "keys.npz")
+    assert list(loaded) == list(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(loaded[key], value)
+        assert loaded[key].dtype == value.dtype
+    odd = tmp_path / "odd.npz"
+    with zipfile.ZipFile(odd, "w") as archive:
+        archive.writestr("a.txt", "hello")
+    with pytest.raises(ValueError, match=r"odd\.npz.*'a\.txt' is not a \.npy array"):
+        tc.load(odd)
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] is not a rectangular array"):
+        tc.save({"w": [[1.0], [1.0, 2.0]]}, tmp_path / "ragged.npz")
+
+
 def test_batches():
     X, y = np.arange(10).reshape(10, 1), np.arange(10)
     seen = [yb for _, yb in tc.data.batches(X, y, 4, rng=0)]
@@ -212,6 +315,11 @@ def test_batches():
     assert ordered == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
     a = [yb.tolist() for _, yb in tc.data.batches(X, y, 4, rng=2)]
     assert a == [yb.tolist() for _, yb in tc.data.batches(X, y, 4, rng=2)]
+    generator = np.random.default_rng(2)
+    epochs = [[yb.tolist() for _, yb in tc.data.batches(X, y, 10, rng=generator)] for _ in range(2)]
+    assert epochs[0] != epochs[1]  # a Generator advances: a new order each epoch
+    generator = np.random.default_rng(2)
+    assert epochs == [[yb.tolist() for _, yb in tc.data.batches(X, y, 10, rng=generator)] for _ in range(2)]
     with pytest.raises(ValueError, match="same length"):
         tc.data.batches(X, y[:5], 2)
     with pytest.raises(ValueError, match="batch_size"):

@@ -353,3 +353,64 @@ def test_loss_bad_inputs():
     with pytest.raises(ValueError, match="0-d"):
         tc.log_softmax(T(1.0))
     assert tc.cross_entropy(logits, tc.Tensor([0, 1, 2])).item() == pytest.approx(np.log(4))
+
+
+def test_reductions_accept_pytorch_dim_and_keepdim():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for fn, ref in ((tc.sum, np.sum), (tc.mean, np.mean), (tc.max, np.max)):
+        np.testing.assert_array_equal(fn(x, dim=1, keepdim=True).data, ref(x, axis=1, keepdims=True))
+        np.testing.assert_array_equal(fn(x, dim=(0, 2)).data, ref(x, axis=(0, 2)))
+    assert T(x).sum(dim=-1).shape == (2, 3)
+    with pytest.raises(TypeError, match="axis or dim, not both"):
+        tc.sum(x, axis=0, dim=1)
+    with pytest.raises(TypeError, match="keepdims or keepdim, not both"):
+        T(x).mean(keepdims=True, keepdim=True)
+
+
+def test_log_softmax_and_cross_entropy_refuse_empty_class_axis():
+    with pytest.raises(ValueError, match=r"log_softmax: cannot normalize over an empty axis 1 of x \(2, 0\)"):
+        tc.log_softmax(np.ones((2, 0)), 1)
+    assert tc.log_softmax(np.ones((0, 3)), 1).shape == (0, 3)
+    with pytest.raises(ValueError, match="cross_entropy: cannot normalize over an empty axis"):
+        tc.cross_entropy(np.ones((0, 0)), np.zeros(0, int))
+
+
+@pytest.mark.parametrize("target, message", [
+    ([0.0, 1e20, 2.0], r"outside \[0, 4\).*1e\+20"),
+    ([0.0, 1.5, 2.0], r"whole class indices, got 1\.5"),
+    ([0.0, np.nan, 2.0], r"whole class indices, got nan"),
+    ([0.0, np.inf, 2.0], r"whole class indices, got inf"),
+])
+def test_cross_entropy_float_target_tensor_errors_cleanly(target, message):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from a float -> int cast
+        with pytest.raises(ValueError, match=message):
+            tc.cross_entropy(T(np.zeros((3, 4))), tc.Tensor(target))
+
+
+def test_pool_errors_name_the_op():
+    x = np.ones((1, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"max_pool2d: kernel_size must be >= 1, got 0"):
+        tc.max_pool2d(x, 0)
+    with pytest.raises(ValueError, match=r"avg_pool2d: stride must be >= 1, got \(1, 0\)"):
+        tc.avg_pool2d(x, 2, stride=(1, 0))
+    with pytest.raises(TypeError, match=r"max_pool2d: padding must be an int or a pair of ints"):
+        tc.max_pool2d(x, 2, padding=0.5)
+
+
+def test_pow_exponent_checked_once_with_a_hint():
+    x = T(np.ones(2) * 2)
+    np.testing.assert_allclose(tc.pow(x, np.float32(3)).data, [8.0, 8.0])
+    with pytest.raises(TypeError, match=r"pow: exponent must be a real number.*exp\(log\(x\) \* y\)"):
+        tc.pow(x, x)
+    with pytest.raises(TypeError, match="pow: exponent"):
+        x ** True
+
+
+def test_shape_ops_refuse_ragged_inputs():
+    ragged = [[1.0, 2.0], [3.0]]
+    for call, name in ((lambda: tc.flatten(ragged), "flatten"), (lambda: tc.transpose(ragged, 0, 1), "transpose"),
+                       (lambda: tc.permute(ragged, 1, 0), "permute")):
+        with pytest.raises(ValueError, match=f"{name}: x is a ragged sequence"):
+            call()

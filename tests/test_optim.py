@@ -89,8 +89,59 @@ def test_sgd_bad_arguments(kwargs, error, message):
 
 
 def test_adam_bad_betas():
+    w = [tc.Tensor(1.0, requires_grad=True)]
     with pytest.raises(ValueError, match="betas"):
-        tc.optim.Adam([tc.Tensor(1.0, requires_grad=True)], betas=(0.9, 1.0))
+        tc.optim.Adam(w, betas=(0.9, 1.0))
+    with pytest.raises(TypeError, match=r"betas must be a pair.*0\.9"):
+        tc.optim.Adam(w, betas=0.9)
+    with pytest.raises(TypeError, match=r"betas\[0\] must be a real number, got 'a'"):
+        tc.optim.Adam(w, betas=("a", "b"))
+    with pytest.raises(TypeError, match="betas"):
+        tc.optim.Adam(w, betas=(0.9,))
+
+
+def test_params_must_be_a_list_of_distinct_leaves():
+    w = tc.Tensor(np.ones((3, 2)), requires_grad=True)
+    with pytest.raises(TypeError, match=r"got a Tensor of shape \(3, 2\); wrap it in a list"):
+        tc.optim.SGD(w, lr=0.1)
+    with pytest.raises(TypeError, match="iterable of Tensors, got int"):
+        tc.optim.SGD(3, lr=0.1)
+    with pytest.raises(ValueError, match=r"params\[0\].*can't optimize a non-leaf Tensor"):
+        tc.optim.SGD([w * 2], lr=0.1)
+    with pytest.raises(ValueError, match=r"params\[1\].*params\[0\] again"):
+        tc.optim.Adam([w, w], lr=0.1)
+
+
+def test_hyperparameters_accept_any_real_number_type():
+    w = [tc.Tensor(np.ones(2), requires_grad=True)]
+    opt = tc.optim.SGD(w, lr=np.float32(0.5), momentum=np.int64(0), weight_decay=np.float64(0.1))
+    assert type(opt.lr) is float and opt.lr == 0.5
+    adam = tc.optim.Adam(w, lr=1, betas=(np.float32(0.5), 0), eps=np.int64(0))
+    assert adam.betas == (0.5, 0.0)
+    for bad in (True, "0.1", None):
+        with pytest.raises(TypeError, match="lr must be a real number"):
+            tc.optim.SGD(w, lr=bad)
+    with pytest.raises(ValueError, match="lr must be finite"):
+        tc.optim.SGD(w, lr=float("nan"))
+    with pytest.raises(TypeError, match="nesterov"):
+        tc.optim.SGD(w, lr=0.1, momentum=0.9, nesterov="yes")
+
+
+@pytest.mark.parametrize("grad, got", [
+    (np.ones(()), r"shape \(\)"),
+    (np.ones((3, 1)), r"shape \(3, 1\)"),
+    (np.ones((2, 3)), r"shape \(2, 3\)"),
+    (np.ones((3, 2), dtype=np.int64), "dtype int64"),
+    ([[1.0, 1.0]] * 3, "a list"),
+])
+def test_step_rejects_malformed_grad(grad, got):
+    a = tc.Tensor(np.ones(4), requires_grad=True)
+    w = tc.Tensor(np.ones((3, 2)), requires_grad=True)
+    opt = tc.optim.SGD([a, w], lr=0.1)
+    a.grad, w.grad = np.ones(4), grad
+    with pytest.raises(ValueError, match=r"params\[1\]\.grad.*\(3, 2\).*" + got):
+        opt.step()
+    np.testing.assert_array_equal(a.data, np.ones(4))  # nothing was updated
 
 
 @pytest.mark.parametrize("name, kwargs", [

@@ -65,7 +65,7 @@ def run(scheduler_cls, epochs, lr=0.1, **kwargs):
         opt.step()
         scheduler.step()
         lrs.append(opt.lr)
-        assert scheduler.get_last_lr() == opt.lr
+        assert scheduler.get_last_lr() == [opt.lr]
     return lrs
 
 
@@ -103,9 +103,19 @@ def test_scheduler_bad_inputs():
         tc.optim.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="gamma"):
         tc.optim.StepLR(opt, step_size=1, gamma=-1)
-    with pytest.raises(ValueError, match="T_max"):
+    with pytest.raises(TypeError, match=r"T_max must be an int, got 2\.5"):
         tc.optim.CosineAnnealingLR(opt, T_max=2.5)
+    with pytest.raises(TypeError, match="gamma"):
+        tc.optim.StepLR(opt, step_size=1, gamma=True)
     with pytest.raises(ValueError, match="eta_min"):
         tc.optim.CosineAnnealingLR(opt, T_max=2, eta_min=-0.1)
     with pytest.raises(TypeError, match="optimizer"):
         tc.optim.StepLR("sgd", step_size=1)
+
+
+def test_schedulers_accept_numpy_numbers():
+    opt = tc.optim.SGD([param([1.0])], lr=np.float32(0.5))
+    scheduler = tc.optim.StepLR(opt, step_size=np.int64(1), gamma=np.float32(0.5))
+    scheduler.step()
+    assert scheduler.get_last_lr() == [0.25] and isinstance(opt.lr, float)
+    assert tc.optim.CosineAnnealingLR(opt, T_max=np.int32(3), eta_min=np.int64(0)).T_max == 3

@@ -22,8 +22,10 @@ def batches(X: Any, y: Any, batch_size: int, shuffle: bool = True,
         X: inputs, an array-like or Tensor with the examples along axis 0.
         y: targets with the same length as X, or None to yield X batches alone.
         batch_size: an int >= 1.
-        shuffle: visit the examples in a random order (a new one on every call).
-        rng: a ``np.random.Generator`` or an int seed for the order; None draws a fresh one.
+        shuffle: visit the examples in a random order, drawn from ``rng``.
+        rng: where the order comes from. A ``np.random.Generator`` advances, so each call
+            (each epoch) gets a new order, reproducible from the generator's seed; an int
+            seed gives the same order on every call; None draws fresh OS entropy each call.
 
     Raises:
         TypeError: for a batch_size that is not an int, or an rng of the wrong type.

@@ -13,7 +13,9 @@ from .tensor import Tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+def _log_softmax(x: np.ndarray, axis: int, op_name: str) -> np.ndarray:
+    if x.shape[axis] == 0:
+        raise ValueError(f"{op_name}: cannot normalize over an empty axis {axis} of x {x.shape}")
     shifted = x - np.max(x, axis=axis, keepdims=True)  # the largest exponent is 0: nothing overflows
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -23,7 +25,7 @@ def _log_softmax_forward(x, *, axis):
     if x.ndim == 0:
         raise ValueError("log_softmax: x must have at least one axis, got a 0-d tensor")
     axis = _check_axis(axis, x.ndim, "axis", "log_softmax", x.shape)
-    out = _log_softmax(x, axis)
+    out = _log_softmax(x, axis, "log_softmax")
     return out, (out, axis)
 
 
@@ -64,16 +66,21 @@ def _as_target(target: Any, logits_shape: tuple[int, ...]) -> np.ndarray:
         array = np.asarray(data)
     except (TypeError, ValueError) as error:
         raise TypeError(f"cross_entropy: target must be an int array of class indices: {error}") from None
-    if array.dtype.kind == "f" and isinstance(target, Tensor) and np.all(array == np.round(array)):
-        array = array.astype(np.intp)  # a Tensor stores floats; integral values are class indices
-    if array.dtype.kind not in "iu":
+    if array.dtype.kind == "f" and isinstance(target, Tensor):
+        # A Tensor stores floats: whole numbers are class indices, checked before any cast.
+        whole = np.isfinite(array) & (array == np.round(array))
+        if not np.all(whole):
+            raise ValueError(f"cross_entropy: a float target Tensor must hold whole class indices, "
+                             f"got {array[~whole].flat[0].item()!r} among values of shape {array.shape}")
+    elif array.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {array.dtype}")
     expected = logits_shape[:1] if len(logits_shape) == 2 else ()
     if array.shape != expected:
         raise ValueError(f"cross_entropy: target must have shape {expected} for logits {logits_shape}, got {array.shape}")
     classes = logits_shape[-1]
     if array.size and (array.min() < 0 or array.max() >= classes):
-        raise ValueError(f"cross_entropy: target holds class indices outside [0, {classes}) (min {array.min()}, max {array.max()})")
+        raise ValueError(f"cross_entropy: target holds class indices outside [0, {classes}) "
+                         f"(min {array.min().item()!r}, max {array.max().item()!r})")
     return array.astype(np.intp)
 
 
@@ -82,7 +89,7 @@ def _cross_entropy_forward(logits, *, target, reduction):
         raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got logits {logits.shape}")
     reduction = _check_reduction(reduction, "cross_entropy")
     target = _as_target(target, logits.shape)
-    logp = _log_softmax(logits, -1)
+    logp = _log_softmax(logits, -1, "cross_entropy")
     picked = np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
     losses = -picked
     count = max(losses.size, 1)
@@ -133,10 +140,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         TypeError: if target is not integer class indices.
         ValueError: for wrong shapes, indices out of range, or an unknown reduction.
     """
-    shape = logits.shape if isinstance(logits, (Tensor, np.ndarray)) else np.shape(logits)
-    if len(shape) not in (1, 2):
-        raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got logits {tuple(shape)}")
-    return _cross_entropy(logits, target=_as_target(target, tuple(shape)), reduction=_check_reduction(reduction, "cross_entropy"))
+    return _cross_entropy(logits, target=target, reduction=reduction)
 
 
 # --- mse_loss --------------------------------------------------------------------------

@@ -10,13 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+from ._checks import integer, real
 
 
 class LRScheduler:
@@ -35,9 +29,10 @@ class LRScheduler:
         self.last_epoch += 1
         self.optimizer.lr = self._last_lr = float(self._next_lr(self.optimizer.lr))
 
-    def get_last_lr(self) -> float:
-        """The learning rate the last ``step()`` set (the initial one before any step)."""
-        return self._last_lr
+    def get_last_lr(self) -> list[float]:
+        """The learning rate the last ``step()`` set (the initial one before any step), as a
+        one-element list: PyTorch returns one per parameter group, and we have one group."""
+        return [self._last_lr]
 
     def _next_lr(self, lr: float) -> float:
         raise NotImplementedError
@@ -54,10 +49,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        self.step_size = _check_int(step_size, "step_size", 1)
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.floating)) or gamma < 0:
-            raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.step_size = integer(step_size, "step_size", minimum=1, where="StepLR")
+        self.gamma = real(gamma, "gamma", minimum=0, where="StepLR")
 
     def _next_lr(self, lr: float) -> float:
         return lr * self.gamma if self.last_epoch % self.step_size == 0 else lr
@@ -77,10 +70,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
-        self.T_max = _check_int(T_max, "T_max", 1)
-        if isinstance(eta_min, bool) or not isinstance(eta_min, (int, float, np.floating)) or eta_min < 0:
-            raise ValueError(f"eta_min must be a number >= 0, got {eta_min!r}")
-        self.eta_min = float(eta_min)
+        self.T_max = integer(T_max, "T_max", minimum=1, where="CosineAnnealingLR")
+        self.eta_min = real(eta_min, "eta_min", minimum=0, where="CosineAnnealingLR")
 
     def _next_lr(self, lr: float) -> float:
         t, T, eta_min = self.last_epoch, self.T_max, self.eta_min

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import real
 from .ops import _binary_samples, check_broadcast
 from .registry import Sample, register_op
 from .tensor import Tensor
@@ -90,17 +91,8 @@ div = register_op("div", _div_forward, _div_vjp, inputs=("a", "b"), samples=_div
 
 
 # --- pow (scalar exponent) -----------------------------------------------------
-def _check_exponent(exponent: Any) -> float:
-    if isinstance(exponent, (bool, np.bool_)) or not isinstance(exponent, (int, float, np.integer, np.floating)):
-        raise TypeError(
-            f"pow: exponent must be a Python or numpy scalar, got {type(exponent).__name__}; "
-            "for a tensor exponent write exp(log(x) * y)"
-        )
-    return exponent
-
-
 def _pow_forward(x, *, exponent):
-    exponent = _check_exponent(exponent)
+    real(exponent, "exponent", where="pow", finite=False, hint="; for a tensor exponent write exp(log(x) * y)")
     return x**exponent, x
 
 
@@ -134,7 +126,7 @@ def pow(x: Any, exponent: float) -> Tensor:
     Raises:
         TypeError: if ``exponent`` is not a Python or numpy scalar (a Tensor, say).
     """
-    return _pow(x, exponent=_check_exponent(exponent))
+    return _pow(x, exponent=exponent)
 
 
 # --- exp, log, tanh -------------------------------------------------------------

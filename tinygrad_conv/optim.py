@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._checks import real
 from .lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 from .tensor import Tensor
 
@@ -18,16 +19,29 @@ class Optimizer:
     """Holds the parameters; ``step()`` updates their ``.data`` in place from ``.grad``."""
 
     def __init__(self, params: Iterable[Tensor], lr: float):
-        self.params = list(params)
+        if isinstance(params, Tensor):
+            raise TypeError(f"params must be an iterable of Tensors, got a Tensor of shape {params.shape}; "
+                            "wrap it in a list: [w]")
+        try:
+            self.params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be an iterable of Tensors, got {type(params).__name__}") from None
         if not self.params:
             raise ValueError("params is empty: the optimizer needs at least one Tensor")
+        seen: dict[int, int] = {}
         for index, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"params[{index}] must be a Tensor, got {type(p).__name__}")
             if not p.requires_grad:
                 raise ValueError(f"params[{index}] (shape {p.shape}) does not require grad")
-        _check_non_negative(lr=lr)
-        self.lr = float(lr)
+            if not p.is_leaf:
+                raise ValueError(f"params[{index}] (shape {p.shape}): can't optimize a non-leaf Tensor "
+                                 "(one made by an op); pass the leaf tensors it was computed from")
+            if id(p) in seen:
+                raise ValueError(f"params[{index}] (shape {p.shape}) is params[{seen[id(p)]}] again: "
+                                 "each parameter may appear only once")
+            seen[id(p)] = index
+        self.lr = real(lr, "lr", minimum=0)
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -36,6 +50,19 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
+        """Update every parameter that has a ``.grad``; nothing changes if any grad is malformed.
+
+        Raises:
+            ValueError: if a ``.grad`` is not an array of the parameter's shape and dtype kind.
+        """
+        for index, p in enumerate(self.params):
+            grad = p.grad
+            if grad is not None and (not isinstance(grad, np.ndarray) or grad.shape != p.shape
+                                     or grad.dtype.kind != p.dtype.kind):
+                got = (f"shape {grad.shape} and dtype {grad.dtype}" if isinstance(grad, np.ndarray)
+                       else f"a {type(grad).__name__}")
+                raise ValueError(f"params[{index}].grad must be an array of the parameter's shape {p.shape} "
+                                 f"and dtype kind of {p.dtype}, got {got}")
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 self._update(p, p.grad, state)
@@ -44,22 +71,19 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _check_non_negative(**values: float) -> None:
-    for name, value in values.items():
-        if not isinstance(value, (int, float, np.floating)) or isinstance(value, bool) or not value >= 0:
-            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, with PyTorch's momentum and Nesterov rules (dampening 0)."""
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
-        _check_non_negative(momentum=momentum, weight_decay=weight_decay)
-        if nesterov and momentum == 0:
+        self.momentum = real(momentum, "momentum", minimum=0)
+        self.weight_decay = real(weight_decay, "weight_decay", minimum=0)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+        if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
-        self.momentum, self.weight_decay, self.nesterov = float(momentum), float(weight_decay), nesterov
+        self.nesterov = bool(nesterov)
 
     def _update(self, p, grad, state):
         if self.weight_decay:
@@ -83,10 +107,13 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        _check_non_negative(eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        self.eps = real(eps, "eps", minimum=0)
+        self.weight_decay = real(weight_decay, "weight_decay", minimum=0)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+        self.betas = (real(betas[0], "betas[0]", minimum=0), real(betas[1], "betas[1]", minimum=0))
+        if not all(b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas, self.eps, self.weight_decay = (float(betas[0]), float(betas[1])), float(eps), float(weight_decay)
 
     def _update(self, p, grad, state):
         beta1, beta2 = self.betas

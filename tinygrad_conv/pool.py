@@ -14,19 +14,31 @@ from typing import Any
 
 import numpy as np
 
-from .conv import as_pair, output_size
+from ._checks import pair
+from .conv import output_size
 from .registry import Sample, register_op
 from .tensor import Tensor
+
+
+def pool_arguments(kernel_size: Any, stride: Any, padding: Any, op_name: str) -> tuple[tuple[int, int], ...]:
+    """Check the pooling sizes; return them as pairs (kernel, stride, padding).
+
+    Raises:
+        TypeError: for sizes that are not ints or pairs of ints.
+        ValueError: for sizes out of range, naming ``op_name``.
+    """
+    kernel = pair(kernel_size, "kernel_size", minimum=1, where=op_name)
+    strides = kernel if stride is None else pair(stride, "stride", minimum=1, where=op_name)
+    pads = pair(padding, "padding", minimum=0, where=op_name)
+    if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+        raise ValueError(f"{op_name}: padding {padding!r} must be at most half the kernel_size {kernel_size!r}")
+    return kernel, strides, pads
 
 
 def _pool_geometry(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, op_name: str):
     if x.ndim not in (3, 4):
         raise ValueError(f"{op_name}: x must be 3-D (C, H, W) or 4-D (N, C, H, W), got x {x.shape}")
-    kernel = as_pair(kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else as_pair(stride, "stride", 1)
-    pads = as_pair(padding, "padding", 0)
-    if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
-        raise ValueError(f"{op_name}: padding {padding!r} must be at most half the kernel_size {kernel_size!r}")
+    kernel, stride, pads = pool_arguments(kernel_size, stride, padding, op_name)
     h, w = x.shape[-2:]
     ho = output_size(h, 2 * pads[0], kernel[0], stride[0], 1)
     wo = output_size(w, 2 * pads[1], kernel[1], stride[1], 1)

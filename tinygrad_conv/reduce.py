@@ -2,6 +2,7 @@
 
 ``axis`` is None (all axes), an int or a tuple of ints, negative counting from the
 end; ``keepdims`` keeps the reduced axes with size 1, as numpy and PyTorch do.
+PyTorch's spellings ``dim`` and ``keepdim`` are accepted as keyword aliases.
 """
 
 from __future__ import annotations
@@ -39,6 +40,19 @@ def _check_keepdims(keepdims: Any, op_name: str) -> bool:
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"{op_name}: keepdims must be a bool, got {keepdims!r}")
     return bool(keepdims)
+
+
+def _aliases(op_name: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> dict[str, Any]:
+    """``axis``/``keepdims`` with PyTorch's ``dim``/``keepdim`` folded in; giving both spellings is an error."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op_name}: give axis or dim, not both (axis={axis!r}, dim={dim!r})")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not None:
+            raise TypeError(f"{op_name}: give keepdims or keepdim, not both")
+        keepdims = keepdim
+    return {"axis": axis, "keepdims": False if keepdims is None else keepdims}
 
 
 def _expand(g: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -120,36 +134,41 @@ _max = register_op("max", _max_forward, _max_vjp, defaults=_defaults, samples=_r
                    doc="Maximum over axis (None: all); the gradient goes to one maximal element per slice.")
 
 
-def sum(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+def sum(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool | None = None, *,
+        dim: int | tuple[int, ...] | None = None, keepdim: bool | None = None) -> Tensor:
     """The sum of ``x`` over ``axis`` (None: every axis).
 
     Args:
         x: a Tensor or array-like.
         axis: None, an int or a tuple of ints (negative counts from the end).
-        keepdims: keep the reduced axes with size 1.
+        keepdims: keep the reduced axes with size 1 (default False).
+        dim: PyTorch's name for ``axis``.
+        keepdim: PyTorch's name for ``keepdims``.
 
     Returns:
         The reduced Tensor.
 
     Raises:
-        TypeError: for an axis that is not None, an int or a tuple of ints.
+        TypeError: for an axis that is not None, an int or a tuple of ints, or both spellings of one argument.
         ValueError: for an axis out of range or repeated.
     """
-    return _sum(x, axis=axis, keepdims=keepdims)
+    return _sum(x, **_aliases("sum", axis, keepdims, dim, keepdim))
 
 
-def mean(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+def mean(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool | None = None, *,
+        dim: int | tuple[int, ...] | None = None, keepdim: bool | None = None) -> Tensor:
     """The mean of ``x`` over ``axis`` (None: every axis); arguments as in :func:`sum`."""
-    return _mean(x, axis=axis, keepdims=keepdims)
+    return _mean(x, **_aliases("mean", axis, keepdims, dim, keepdim))
 
 
-def max(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+def max(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool | None = None, *,
+        dim: int | tuple[int, ...] | None = None, keepdim: bool | None = None) -> Tensor:
     """The maximum of ``x`` over ``axis`` (None: every axis); arguments as in :func:`sum`.
 
     The gradient of each slice goes to one maximal element (the first, in C order of
     the reduced axes), as ``torch.max(x, dim)`` does. Only the values are returned.
     """
-    return _max(x, axis=axis, keepdims=keepdims)
+    return _max(x, **_aliases("max", axis, keepdims, dim, keepdim))
 
 
 Tensor.sum = sum

@@ -14,16 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ._checks import state_array
 
 
 def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write ``state_dict`` (names to Tensors or numeric arrays) to ``path`` as an uncompressed ``.npz``.
 
-    The file is written to exactly ``path`` (numpy would otherwise append ``.npz``).
+    The file is written to exactly ``path`` (numpy would otherwise append ``.npz``). Each entry
+    is stored as ``<key>.npy``, so any non-empty str key works (``np.savez`` reserves some).
 
     Raises:
         TypeError: if state_dict is not a mapping of str to numeric arrays or Tensors.
+        ValueError: if a value is a ragged sequence.
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
@@ -31,12 +33,11 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     for key, value in state_dict.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"state_dict keys must be non-empty str, got {key!r}")
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"state_dict[{key!r}] must be numeric, got dtype {array.dtype}")
-        arrays[key] = array
-    with open(path, "wb") as file:
-        np.savez(file, **arrays)
+        arrays[key] = state_array(key, value)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, array in arrays.items():
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -61,6 +62,10 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
             raise
         raise ValueError(f"cannot load {where} as a state dict: {error}") from None
     for name, array in state.items():
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"cannot load {where}: entry {name!r} has non-numeric dtype {array.dtype}")
+        if not isinstance(array, np.ndarray):  # np.load hands back a non-.npy member as raw bytes
+            raise ValueError(f"cannot load {where}: member {name!r} is not a .npy array")  # noqa: TRY004
+        try:
+            state_array(name, array)
+        except TypeError as error:
+            raise ValueError(f"cannot load {where}: {error}") from None
     return state

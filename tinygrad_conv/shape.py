@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import shape_of
 from .registry import Sample, register_op
 from .tensor import Tensor
 
@@ -71,7 +72,7 @@ def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Tensor:
     Raises:
         ValueError: if an axis is out of range or ``start_dim`` comes after ``end_dim``.
     """
-    shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+    shape = shape_of(x, "x", "flatten")
     ndim = max(len(shape), 1)
     start = _check_axis(start_dim, ndim, "start_dim", "flatten", shape)
     end = _check_axis(end_dim, ndim, "end_dim", "flatten", shape)
@@ -112,15 +113,16 @@ def permute(x: Any, *dims: Any) -> Tensor:
         dims = tuple(dims[0])
     if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
         raise TypeError(f"permute: dims must be ints, got {dims!r}")
-    ndim = x.ndim if isinstance(x, (Tensor, np.ndarray)) else np.ndim(x)
+    shape = shape_of(x, "x", "permute")
+    ndim = len(shape)
     if len(dims) != ndim or not all(-ndim <= d < ndim for d in dims):
-        raise ValueError(f"permute: dims {dims} must be a permutation of the {ndim} axes of shape {np.shape(x.data if isinstance(x, Tensor) else x)}")
+        raise ValueError(f"permute: dims {dims} must be a permutation of the {ndim} axes of shape {shape}")
     return _permute(x, dims=tuple(int(d) % ndim for d in dims))
 
 
 def transpose(x: Any, dim0: int, dim1: int) -> Tensor:
     """``x`` with axes ``dim0`` and ``dim1`` swapped, as ``torch.transpose``."""
-    shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+    shape = shape_of(x, "x", "transpose")
     ndim = len(shape)
     if ndim == 0:
         raise ValueError("transpose: a 0-d tensor has no axes to swap")

@@ -4,14 +4,17 @@ Parameters: a Module's parameters are its :class:`Parameter` attributes (a Tenso
 subclass that requires grad), as in PyTorch. Assigning a plain leaf Tensor that
 requires grad to a Module attribute raises TypeError instead of silently leaving it
 out of ``parameters()``; wrap it in ``Parameter`` (or ``.detach()`` it to keep a constant).
+Likewise a plain list, tuple or dict of Modules or Parameters raises TypeError: hold
+modules in a :class:`ModuleList` or :class:`Sequential`.
 """
 
 from . import init
+from .containers import ModuleList, Sequential
 from .init import manual_seed
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .module import Module, Parameter
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Tanh", "init", "manual_seed",
 ]

@@ -1,27 +1,21 @@
-"""Layers: Conv2d, Linear, activations, pooling, Flatten and Sequential, with PyTorch's defaults."""
+"""Layers: Conv2d, Linear, activations, pooling and Flatten, with PyTorch's defaults."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..conv import as_pair, conv2d
+from .._checks import integer, pair, shape_of
+from ..conv import conv2d, resolve_padding
 from ..math_ops import matmul, tanh
 from ..ops import relu, sigmoid
-from ..pool import avg_pool2d, max_pool2d
+from ..pool import avg_pool2d, max_pool2d, pool_arguments
 from ..shape import flatten, transpose
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 class Conv2d(Module):
@@ -45,9 +39,15 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, bias: bool = True, *, rng: Any = None, dtype: Any = np.float64):
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.out_channels = _positive_int(out_channels, "out_channels")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", 1)
+        self.in_channels = integer(in_channels, "in_channels", minimum=1, where="Conv2d")
+        self.out_channels = integer(out_channels, "out_channels", minimum=1, where="Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1, where="Conv2d")
+        strides = pair(stride, "stride", minimum=1, where="Conv2d")
+        dilations = pair(dilation, "dilation", minimum=1, where="Conv2d")
+        if isinstance(padding, str):
+            resolve_padding(padding, self.kernel_size, strides, dilations)
+        else:
+            pair(padding, "padding", minimum=0, where="Conv2d")
         self.stride, self.padding, self.dilation = stride, padding, dilation
         rng = init.get_rng(rng)
         shape = (self.out_channels, self.in_channels) + self.kernel_size
@@ -77,8 +77,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng: Any = None,
                  dtype: Any = np.float64):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = integer(in_features, "in_features", minimum=1, where="Linear")
+        self.out_features = integer(out_features, "out_features", minimum=1, where="Linear")
         rng = init.get_rng(rng)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(init.kaiming_uniform(shape, rng=rng, dtype=dtype))
@@ -86,7 +86,7 @@ class Linear(Module):
         self.bias = Parameter(init.uniform((self.out_features,), bound, rng, dtype)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        shape = np.shape(x.data if isinstance(x, Tensor) else x)
+        shape = shape_of(x, "x", "Linear")
         if len(shape) == 0 or shape[-1] != self.in_features:
             raise ValueError(f"Linear: input of shape {tuple(shape)} must end with in_features={self.in_features}")
         out = matmul(x, transpose(self.weight, 0, 1))
@@ -117,21 +117,26 @@ class Tanh(Module):
         return tanh(x)
 
 
-class MaxPool2d(Module):
-    """:func:`tinygrad_conv.max_pool2d` as a layer."""
+class _Pool2d(Module):
+    """The pooling layers' shared settings, checked at construction."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
         super().__init__()
+        pool_arguments(kernel_size, stride, padding, type(self).__name__)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x: Any) -> Tensor:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(MaxPool2d):
+class MaxPool2d(_Pool2d):
+    """:func:`tinygrad_conv.max_pool2d` as a layer."""
+
+    def forward(self, x: Any) -> Tensor:
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
     """:func:`tinygrad_conv.avg_pool2d` as a layer."""
 
     def forward(self, x: Any) -> Tensor:
@@ -150,35 +155,3 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Sequential(Module):
-    """Modules applied one after another; they register as "0", "1", ... as in PyTorch."""
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: argument {index} must be a Module, got {type(module).__name__}")
-            setattr(self, str(index), module)
-
-    def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
-
-    def __getitem__(self, index: int | slice) -> Module:
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
-        if not -len(modules) <= index < len(modules):
-            raise IndexError(f"Sequential index {index} is out of range for {len(modules)} modules")
-        return modules[index]

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._checks import state_array
 from ..tensor import Tensor
 
 
@@ -17,15 +18,20 @@ class Parameter(Tensor):
         data: array-like (copied; ints become float64 unless ``dtype`` is given).
         requires_grad: True by default.
         dtype: a numpy floating dtype to convert to.
+        name: an optional label, as for :class:`Tensor`.
     """
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None):
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None, name: str | None = None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _is_trainable_leaf(value: Any) -> bool:
+    return isinstance(value, Tensor) and value.requires_grad and value.is_leaf
 
 
 class IncompatibleKeys(NamedTuple):
@@ -41,7 +47,9 @@ class Module:
     Assigning a :class:`Parameter` or a Module to an attribute registers it (after
     ``super().__init__()``), so ``parameters()`` finds it, however deeply nested.
     Assigning a leaf Tensor that requires grad but is not a Parameter raises
-    TypeError: it would otherwise be silently missed by the optimizer.
+    TypeError: it would otherwise be silently missed by the optimizer. So does assigning
+    a plain list, tuple or dict holding Modules or Parameters: use ``ModuleList`` or
+    ``Sequential`` for those.
     """
 
     def __init__(self) -> None:
@@ -60,10 +68,19 @@ class Module:
             params.pop(name, None)
             modules[name] = value
         else:
-            if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+            if _is_trainable_leaf(value):
                 raise TypeError(
                     f"{type(self).__name__}.{name}: a leaf Tensor that requires grad is not registered as a "
                     f"parameter; wrap it in tc.nn.Parameter(...) (or .detach() it to keep a constant)"
+                )
+            if isinstance(value, (list, tuple, dict)) and any(
+                isinstance(item, Module) or _is_trainable_leaf(item)
+                for item in (value.values() if isinstance(value, dict) else value)
+            ):
+                raise TypeError(
+                    f"{type(self).__name__}.{name}: a plain {type(value).__name__} of Modules or Parameters is not "
+                    f"registered, so parameters() would miss them; use tc.nn.ModuleList([...]) or "
+                    f"tc.nn.Sequential(...) for modules, and one attribute per Parameter"
                 )
             params.pop(name, None)
             modules.pop(name, None)
@@ -149,17 +166,13 @@ class Module:
 
         Raises:
             TypeError: if state_dict is not a mapping, or a value is not numeric.
-            ValueError: naming every missing, unexpected and wrongly shaped key; nothing is loaded then.
+            ValueError: for a ragged value, or naming every missing, unexpected and wrongly shaped
+                key; nothing is loaded then.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
         own = dict(self.named_parameters())
-        values = {}
-        for key, value in state_dict.items():
-            array = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"state_dict[{key!r}] must be numeric, got dtype {array.dtype}")
-            values[key] = array
+        values = {key: state_array(key, value) for key, value in state_dict.items()}
         missing = [k for k in own if k not in values]
         unexpected = [k for k in values if k not in own]
         wrong = [f"{k}: expected {own[k].shape}, got {values[k].shape}"
