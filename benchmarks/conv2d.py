@@ -187,17 +187,20 @@ def time_round(fn: Callable[[], None], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def bench_case(makers: dict[str, Callable[[], Callable[[], None]]], rounds: int, budget_s: float) -> dict:
+def bench_case(makers: dict[str, Callable[[], Callable[[], None]]], rounds: int, budget_s: float,
+               settle_s: float = 0.0) -> dict:
     fns = {name: make() for name, make in makers.items()}
     calls = {name: calls_per_round(fn, budget_s) for name, fn in fns.items()}
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):  # alternate implementations within each round
         for name, fn in fns.items():
+            time.sleep(settle_s)  # let the previous implementation's spinning worker threads go to sleep
             times[name].append(time_round(fn, calls[name]))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def run(shapes: list[str], dtypes: list[str], rounds: int, budget_s: float, with_naive: bool) -> list[dict]:
+def run(shapes: list[str], dtypes: list[str], rounds: int, budget_s: float, with_naive: bool,
+        settle_s: float = 0.0) -> list[dict]:
     results = []
     for dtype_name in dtypes:
         dtype = np.dtype(dtype_name)
@@ -213,7 +216,7 @@ def run(shapes: list[str], dtypes: list[str], rounds: int, budget_s: float, with
                 makers["naive"] = partial(naive_conv, *case)
             if torch is not None:
                 makers["torch"] = partial(torch_conv, *case)
-            medians = bench_case(makers, rounds, budget_s)
+            medians = bench_case(makers, rounds, budget_s, settle_s)
             results.append(_row(shape.name, dtype_name, medians, shape.flops()))
         if "kr" in shapes:
             makers = {"tc": partial(tc_kr, dtype)}
@@ -221,7 +224,7 @@ def run(shapes: list[str], dtypes: list[str], rounds: int, budget_s: float, with
                 makers["naive"] = partial(naive_kr, dtype)
             if torch is not None:
                 makers["torch"] = partial(torch_kr, dtype)
-            results.append(_row("kr", dtype_name, bench_case(makers, rounds, budget_s), None))
+            results.append(_row("kr", dtype_name, bench_case(makers, rounds, budget_s, settle_s), None))
     return results
 
 
@@ -272,6 +275,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds; the table shows medians")
     parser.add_argument("--budget", type=float, default=0.2, help="seconds per implementation per round")
+    parser.add_argument("--settle", type=float, default=0.3,
+                        help="seconds of sleep before each timed round, so that the worker threads that the previous "
+                             "implementation's BLAS/OpenMP left spinning do not slow the next one (0: no pause)")
     parser.add_argument("--no-naive", action="store_true", help="skip the 4-loop reference")
     parser.add_argument("--quick", action="store_true", help="smoke run: shapes a1 and kr, float64, 2 short rounds")
     parser.add_argument("--json", type=Path, help="also write the results and machine facts here")
@@ -286,10 +292,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
             torch.set_num_threads(args.threads)
     if args.quick:
         args.shapes = [s for s in args.shapes if s in ("a1", "kr")] or ["a1"]
-        args.dtypes, args.rounds, args.budget = ["float64"], 2, 0.01
+        args.dtypes, args.rounds, args.budget, args.settle = ["float64"], 2, 0.01, 0.0
     with limits:
-        results = run(args.shapes, args.dtypes, args.rounds, args.budget, not args.no_naive)
-        facts = {**machine(), "threads_limit": args.threads, "rounds": args.rounds}
+        results = run(args.shapes, args.dtypes, args.rounds, args.budget, not args.no_naive, args.settle)
+        facts = {**machine(), "threads_limit": args.threads, "rounds": args.rounds, "settle_s": args.settle}
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps({"machine": facts, "results": results}, indent=1))

@@ -3,7 +3,8 @@
     pip install line_profiler
     python benchmarks/profile_conv.py c --dtype float32 --reps 20
 
-Prints line_profiler's per-line times for the forward, the backward, im2col and col2im,
+Prints line_profiler's per-line times for the forward, the backward (with their per-image
+loops), im2col and col2im, on the one-piece route (``conv.SPLIT_MIN_FLOPS`` set to infinity),
 then a summary that sorts each profiled line into GEMM (a line with ``@``) or copy/other.
 """
 
@@ -48,9 +49,12 @@ def main() -> None:
         x.grad = w.grad = None
         tc.conv2d(x, w, stride=shape.stride, padding=shape.padding).backward(g)
 
-    step()
     functions = [conv._conv2d_forward, conv._backward, im2col.im2col, im2col.col2im]
     profiler = LineProfiler(*functions)
+    conv.SPLIT_MIN_FLOPS = float("inf")  # profile the one-piece route: the profiler follows one thread
+    plain_run = conv._run
+    conv._run = lambda images, plan: plain_run(profiler(images), plan)  # profile the per-image loops too
+    step()
     start = time.perf_counter()
     profiler.runcall(lambda: [step() for _ in range(args.reps)])
     wall = (time.perf_counter() - start) / args.reps
@@ -58,12 +62,12 @@ def main() -> None:
     stats = profiler.get_stats()
     gemm = copy = 0.0
     for (filename, _, name), lines in stats.timings.items():
-        if name not in ("_conv2d_forward", "_backward"):  # im2col/col2im run inside these lines
+        if name not in ("_conv2d_forward", "_backward", "images"):  # im2col/col2im run inside these lines
             continue
         source = Path(filename).read_text().splitlines()
         for lineno, _, total in lines:
             text = source[lineno - 1]
-            if text.lstrip().startswith(("def ", "for ")):
+            if text.lstrip().startswith(("def ", "for ")) or "_run(" in text:
                 continue
             if "@" in text:
                 gemm += total * stats.unit

@@ -21,7 +21,10 @@ import tinygrad_conv as tc
 from tinygrad_conv import conv
 from tinygrad_conv.im2col import col2im, im2col
 
-ROUTES = {"literal_dx": (1 << 62, 1 << 62), "col2im": (0, 1 << 62), "col2im_per_image": (0, 1)}
+ROUTES = {  # (LITERAL_DX_MAX, CHUNK, SPLIT_MIN_FLOPS)
+    "literal_dx": (1 << 62, 1 << 62, 1 << 62), "col2im": (0, 1 << 62, 1 << 62), "col2im_per_image": (0, 1, 1 << 62),
+    "split_across_cores": (0, 1, 0),
+}
 
 
 @st.composite
@@ -75,15 +78,15 @@ def test_every_backward_route_through_the_engine(route, case):
     _, _, stride, padding, dilation, seed, argument = case
     b = np.random.default_rng(seed + 1).standard_normal(w.shape[0])
     dx, dw, _ = loop_conv2d_grads(x, w, g, stride, padding, dilation)
-    saved = conv.LITERAL_DX_MAX, conv.CHUNK
-    conv.LITERAL_DX_MAX, conv.CHUNK = ROUTES[route]
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
+    conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
     conv._plans.clear()
     try:
         xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
         out = tc.conv2d(xt, wt, bt, stride=stride, padding=argument, dilation=dilation)
         out.backward(g)
     finally:
-        conv.LITERAL_DX_MAX, conv.CHUNK = saved
+        conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
         conv._plans.clear()
     np.testing.assert_allclose(out.data, y + b[:, None, None], rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(xt.grad, dx, rtol=1e-10, atol=1e-10)
@@ -111,15 +114,15 @@ def test_float32_stays_float32(ndim, route):
     x = rng.standard_normal((2, 3, 9, 8)[4 - ndim:]).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 2) if ndim > 2 else (3, 2)).astype(np.float32)
     b = rng.standard_normal(4 if ndim > 2 else ()).astype(np.float32)
-    saved = conv.LITERAL_DX_MAX, conv.CHUNK
-    conv.LITERAL_DX_MAX, conv.CHUNK = ROUTES[route]
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
+    conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
     conv._plans.clear()
     try:
         xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
         out = tc.conv2d(xt, wt, bt, stride=2, padding=1)
         out.sum_of_squares().backward()
     finally:
-        conv.LITERAL_DX_MAX, conv.CHUNK = saved
+        conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
         conv._plans.clear()
     assert out.dtype == np.float32
     assert xt.grad.dtype == wt.grad.dtype == bt.grad.dtype == np.float32

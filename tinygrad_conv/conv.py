@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from .cores import split_images
 from .im2col import col2im, im2col, out_size, windows
 from .registry import Sample, register_op
 from .tensor import Tensor, apply
@@ -118,8 +119,8 @@ def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
 class Plan:
     """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
 
-    __slots__ = ("b_shape", "c", "dilation", "kernel", "literal_dx", "n", "o", "out_hw", "pads", "stride",
-                 "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
+    __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "literal_dx", "n", "o", "out_hw", "pads",
+                 "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
 
     def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
         _check_shapes(x, w, b)
@@ -141,10 +142,12 @@ class Plan:
                             for a in (0, 1))
         self.y_shape = (self.n, self.o)[4 - len(x):] + self.out_hw
         self.literal_dx = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3] <= LITERAL_DX_MAX
+        self.gemm_flops = 2 * self.n * self.o * self.c * kh * kw * self.out_hw[0] * self.out_hw[1]
 
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
 CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
+SPLIT_MIN_FLOPS = 5e7  # GEMM flops per direction above which the images are split across the cores
 _plans: dict[tuple, Plan] = {}
 
 
@@ -280,14 +283,22 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
     dw = None
     if dx_by_col2im or needs_grad[1]:
         step = max(1, CHUNK // (w_mat.shape[1] * per_image))
-        for n0 in range(0, n, step):  # a few images at a time: blocks of g and dcols stay in cache
-            g2 = g3[n0 : n0 + step].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
-            if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
-                part = cols[:, n0 * per_image : (n0 + step) * per_image] @ g2.T
-                dw = part if dw is None else np.add(dw, part, out=dw)
-            if dx_by_col2im:
-                dcols, chunk = w_mat.T @ g2, dxp[n0 : n0 + step]
-                col2im(dcols, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+
+        def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
+            part = None
+            for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
+                n1 = min(hi, n0 + step)
+                g2 = g3[n0:n1].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
+                if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
+                    gemm = cols[:, n0 * per_image : n1 * per_image] @ g2.T
+                    part = gemm if part is None else np.add(part, gemm, out=part)
+                if dx_by_col2im:
+                    dcols, chunk = w_mat.T @ g2, dxp[n0:n1]
+                    col2im(dcols, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+            return part
+
+        for part in _run(images, plan):
+            dw = part if dw is None else dw + part
     if needs_grad[0] and plan.literal_dx:  # insert zeros and pad in one step, then correlate with rotate180(w)
         (sh, sw), (dh, dwl), (kh, kw) = plan.stride, plan.dilation, plan.kernel
         (ho, wo), (_, _, hp, wp) = plan.out_hw, plan.xp_shape
@@ -298,6 +309,13 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
     dx = _crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
     db = g3.sum(axis=(0, 2)) if needs_grad[2] else None
     return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
+
+
+def _run(images, plan: Plan) -> list:
+    """Run ``images(lo, hi)`` over the batch: split across the cores for a large conv, else in one piece."""
+    if plan.gemm_flops >= SPLIT_MIN_FLOPS:
+        return split_images(images, plan.n)
+    return [images(0, plan.n)]
 
 
 # --- the registered op ----------------------------------------------------------
@@ -315,14 +333,19 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     y = np.empty((plan.n, plan.o, per_image), dtype=dtype)
     step = max(1, CHUNK // (k * per_image))
-    for n0 in range(0, plan.n, step):
-        block = blocks[:, :, :, n0 : n0 + step]
-        block[...] = view[:, :, :, n0 : n0 + step]
-        out = (w_mat @ block.reshape(k, -1)).reshape(plan.o, -1, per_image).transpose(1, 0, 2)
-        if b is None:
-            y[n0 : n0 + step] = out
-        else:
-            np.add(out, b.reshape(-1, 1), out=y[n0 : n0 + step])
+
+    def images(lo: int, hi: int) -> None:
+        for n0 in range(lo, hi, step):
+            n1 = min(hi, n0 + step)
+            block = blocks[:, :, :, n0:n1]
+            block[...] = view[:, :, :, n0:n1]
+            out = (w_mat @ block.reshape(k, -1)).reshape(plan.o, -1, per_image).transpose(1, 0, 2)
+            if b is None:
+                y[n0:n1] = out
+            else:
+                np.add(out, b.reshape(-1, 1), out=y[n0:n1])
+
+    _run(images, plan)
     return y.reshape(plan.y_shape), (blocks.reshape(k, -1), w, plan)
 
 
