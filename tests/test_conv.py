@@ -142,6 +142,9 @@ BAD = [
     ("bias 2d vector", ((6, 6), (3, 3), (2,), {}), ValueError, r"bias.*\(2,\)"),
     ("bias wrong O", ((1, 2, 6, 6), (3, 2, 3, 3), (2,), {}), ValueError, r"bias must have shape \(3,\)"),
     ("bias 2-d", ((1, 2, 6, 6), (3, 2, 3, 3), (3, 1), {}), ValueError, r"bias"),
+    ("empty kernel", ((5, 5), (3, 0), None, {}), ValueError, r"weight has an empty dimension"),
+    ("no output channels", ((1, 2, 6, 6), (0, 2, 3, 3), None, {}), ValueError, r"weight has an empty"),
+    ("empty batch", ((0, 2, 6, 6), (1, 2, 3, 3), None, {}), ValueError, r"x has an empty dimension"),
 ]
 
 

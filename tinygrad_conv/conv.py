@@ -98,6 +98,9 @@ def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) ->
 
 
 def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
+    for name, shape in (("x", x), ("weight", w)):
+        if 0 in shape:
+            raise ValueError(f"conv2d: {name} has an empty dimension: x {x}, weight {w}")
     if len(x) == 2:
         if len(w) != 2:
             raise ValueError(f"conv2d: a 2-D input x {x} needs a 2-D weight (kh, kw), got weight {w}")
