@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     losses, params, last_loss = train(args.seed, args.steps, args.lr, args.optimizer)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print(f"loss: {losses[0]:.6g} at step 0 -> {losses[-1]:.6g} at step {args.steps - 1} "
-          f"({losses[-1] / losses[0]:.3%} of the start); training took {wall:.2f} s wall, {cpu:.2f} s CPU")
+          f"({100 * losses[-1] / losses[0]:.3g}% of the start); training took {wall:.2f} s wall, {cpu:.2f} s CPU")
 
     w1, b1, w2, b2 = (params[k].data for k in ("w1", "b1", "w2", "b2"))
     learned, learned_bias = compose(w1, float(b1), w2, float(b2))
