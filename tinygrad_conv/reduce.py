@@ -166,7 +166,9 @@ def max(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool | None
     """The maximum of ``x`` over ``axis`` (None: every axis); arguments as in :func:`sum`.
 
     The gradient of each slice goes to one maximal element (the first, in C order of
-    the reduced axes), as ``torch.max(x, dim)`` does. Only the values are returned.
+    the reduced axes), as ``torch.max(x, dim)`` does. Unlike ``torch.max(x, dim)``, which
+    returns ``(values, indices)``, only the values are returned (as ``numpy.max`` and
+    ``torch.amax`` do): ``x.max(1)`` is already the values, so do not index it with ``[0]``.
     """
     return _max(x, **_aliases("max", axis, keepdims, dim, keepdim))
 
