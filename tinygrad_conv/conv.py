@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .cores import split_images
-from .im2col import col2im, im2col, out_size, windows
+from .im2col import col2im, im2col, out_size, reusable, row_padded, windows
 from .registry import Sample, register_op
 from .tensor import Tensor, apply
 
@@ -282,7 +282,9 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
     w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
     per_image = g3.shape[2]
     dx_by_col2im = needs_grad[0] and not plan.literal_dx
-    dxp = np.zeros(plan.xp_shape, dtype=np.result_type(w, g)) if dx_by_col2im else None
+    dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None
+    if dxp is not None:
+        dxp.fill(0)
     dw = None
     if dx_by_col2im or needs_grad[1]:
         step = max(1, CHUNK // (w_mat.shape[1] * per_image))
@@ -331,10 +333,11 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
         return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (cols, w, plan)
     # A few images at a time: copy their patches, GEMM, and transpose to NCHW while in cache.
     view = windows(xp, plan.kernel, plan.stride, plan.dilation)  # (C, kh, kw, N, H', W')
-    blocks = np.empty(view.shape, dtype=xp.dtype)
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
-    y = np.empty((plan.n, plan.o, per_image), dtype=dtype)
+    y = reusable("y", (plan.n, plan.o, per_image), dtype)
+    cols = row_padded(k, plan.n * per_image, xp.dtype)
+    blocks = cols.reshape(view.shape)  # a view: only the row stride of cols is padded
     step = max(1, CHUNK // (k * per_image))
 
     def images(lo: int, hi: int) -> None:
@@ -349,7 +352,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
                 np.add(out, b.reshape(-1, 1), out=y[n0:n1])
 
     _run(images, plan)
-    return y.reshape(plan.y_shape), (blocks.reshape(k, -1), w, plan)
+    return y.reshape(plan.y_shape), (cols, w, plan)
 
 
 def _conv2d_vjp(g, saved, needs_grad, **attrs):

@@ -9,10 +9,38 @@ transpose at all for a single image. The copy reads rows of W' contiguous pixels
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 Pair = tuple[int, int]
+_pool: dict[tuple, list[np.ndarray]] = {}
+_pool_lock = threading.Lock()
+POOL_PER_KEY = 4  # buffers kept per (role, shape, dtype): e.g. several layers of one shape
+
+
+def reusable(role: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array like ``np.empty(shape, dtype)``, reusing one that nobody holds any more.
+
+    Allocating a fresh multi-MiB array costs a page fault per 4 KiB on first touch (the
+    allocator hands big blocks back to the OS when they are freed): on the project's KVM
+    machine that was most of the time of a small conv. The pool keeps the last few arrays of
+    each (role, shape, dtype) and hands one out again only when its reference count shows
+    that no tensor, saved graph or view holds it any more (a view keeps its base alive).
+    """
+    key = (role, shape, np.dtype(dtype))
+    with _pool_lock:
+        bufs = _pool.setdefault(key, [])
+        for buf in bufs:
+            if sys.getrefcount(buf) <= 3:  # the list, this loop's name, getrefcount's argument
+                return buf
+        buf = np.empty(shape, dtype)
+        if len(bufs) >= POOL_PER_KEY:
+            bufs.pop(0)
+        bufs.append(buf)
+        return buf
 
 
 def out_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
@@ -32,6 +60,16 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.nd
         view.flags.writeable = False
         return view
     return as_strided(xp, shape, strides, writeable=False)
+
+
+def row_padded(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised (rows, cols) matrix whose rows lie a few cache lines more than ``cols`` apart.
+
+    A row stride that is a multiple of 4 KiB (every conv whose N*H'*W' is a multiple of 1024
+    elements) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
+    up to 4x slower; 3 spare cache lines per row break that alignment.
+    """
+    return reusable("rows", (rows, cols + 192 // np.dtype(dtype).itemsize), dtype)[:, :cols]
 
 
 def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
