@@ -289,17 +289,23 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
     if dx_by_col2im or needs_grad[1]:
         step = max(1, CHUNK // (w_mat.shape[1] * per_image))
 
+        k = w_mat.shape[1]
+        cols3 = cols.reshape(k, n, per_image)
+        w_t = w_mat.T
+
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
             part = None
+            dcols = reusable(f"dcols{lo}", (min(step, hi - lo), k, per_image), dxp.dtype) if dx_by_col2im else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
-                g2 = g3[n0:n1].transpose(1, 0, 2).reshape(o, -1)  # (O, images*H'*W')
+                g_block = g3[n0:n1]  # (images, O, H'*W'): one GEMM per image, no transposed copy
                 if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
-                    gemm = cols[:, n0 * per_image : n1 * per_image] @ g2.T
+                    gemm = np.matmul(cols3[:, n0:n1].transpose(1, 0, 2), g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
                 if dx_by_col2im:
-                    dcols, chunk = w_mat.T @ g2, dxp[n0:n1]
-                    col2im(dcols, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+                    block = np.matmul(w_t, g_block, out=dcols[: n1 - n0])
+                    chunk = dxp[n0:n1]
+                    col2im(block, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
             return part
 
         for part in _run(images, plan):
@@ -345,11 +351,9 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
             n1 = min(hi, n0 + step)
             block = blocks[:, :, :, n0:n1]
             block[...] = view[:, :, :, n0:n1]
-            out = (w_mat @ block.reshape(k, -1)).reshape(plan.o, -1, per_image).transpose(1, 0, 2)
-            if b is None:
-                y[n0:n1] = out
-            else:
-                np.add(out, b.reshape(-1, 1), out=y[n0:n1])
+            np.matmul(w_mat, block.reshape(k, n1 - n0, per_image).transpose(1, 0, 2), out=y[n0:n1])
+            if b is not None:  # one GEMM per image, straight into its NCHW slice of y
+                y[n0:n1] += b.reshape(-1, 1)
 
     _run(images, plan)
     return y.reshape(plan.y_shape), (cols, w, plan)

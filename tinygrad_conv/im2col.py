@@ -81,7 +81,7 @@ def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.nda
 
 def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilation: Pair,
            out: np.ndarray | None = None) -> np.ndarray:
-    """Scatter-add (C*kh*kw, N*H'*W') patch gradients back onto the padded (N, C, Hp, Wp) grid.
+    """Scatter-add (C*kh*kw, N*H'*W') or (N, C*kh*kw, H'*W') patch gradients back onto the padded (N, C, Hp, Wp) grid.
 
     The adjoint of :func:`im2col`: one strided slab add per kernel tap (i, j), never a loop over
     pixels. With stride s > 1 each slab touches only every s-th row and column, so the zeros
@@ -90,11 +90,13 @@ def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilat
     n, c, hp, wp = xp_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = out_size(hp, kh, sh, dh), out_size(wp, kw, sw, dw)
-    taps = dcols.reshape(c, kh, kw, n, ho, wo)
     dxp = np.zeros(xp_shape, dtype=dcols.dtype) if out is None else out
-    channels_first = dxp.transpose(1, 0, 2, 3)
+    if dcols.ndim == 3:  # (N, C*kh*kw, H'*W'): one matrix per image, added in dxp's own order
+        taps, target = dcols.reshape(n, c, kh, kw, ho, wo).transpose(0, 1, 4, 5, 2, 3), dxp
+    else:  # (C*kh*kw, N*H'*W'), added channel by channel
+        taps, target = dcols.reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 4, 5, 1, 2), dxp.transpose(1, 0, 2, 3)
     for i in range(kh):
         rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
         for j in range(kw):
-            channels_first[:, :, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += taps[:, i, j]
+            target[:, :, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += taps[..., i, j]
     return dxp
