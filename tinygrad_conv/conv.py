@@ -150,7 +150,7 @@ class Plan:
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
 CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
-SPLIT_MIN_FLOPS = 5e7  # GEMM flops per direction above which the images are split across the cores
+SPLIT_MIN_FLOPS = 1e7  # GEMM flops per direction above which the images are split across the cores
 _plans: dict[tuple, Plan] = {}
 
 
