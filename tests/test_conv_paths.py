@@ -161,3 +161,43 @@ def test_benchmark_quick_smoke():
                             check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "a1" in result.stdout
+
+
+def test_reusable_buffers_are_handed_out_again_only_when_nobody_holds_them():
+    from tinygrad_conv.im2col import reusable
+
+    first = reusable("test", (3, 4), np.float64)
+    view = first[1:]
+    del first
+    second = reusable("test", (3, 4), np.float64)
+    assert not np.shares_memory(second, view)  # the view keeps the first buffer alive
+    second_id = id(second)
+    del second
+    assert id(reusable("test", (3, 4), np.float64)) == second_id
+
+
+@pytest.mark.parametrize("route", ["col2im", "split_across_cores"])
+def test_pooled_buffers_never_overwrite_live_outputs_or_saved_graphs(route):
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((3, 2, 7, 6)) for _ in range(2)]
+    w = rng.standard_normal((4, 2, 3, 3))
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
+    conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
+    conv._plans.clear()
+    try:
+        ts = [tc.Tensor(x, requires_grad=True) for x in xs]
+        wt = tc.Tensor(w, requires_grad=True)
+        outs = [tc.conv2d(t, wt, stride=2, padding=1) for t in ts]  # two live graphs of one shape
+        first = outs[0].data.copy()
+        outs[1].sum_of_squares().backward()
+        outs[0].sum_of_squares().backward()
+        again = tc.conv2d(ts[0], w, stride=2, padding=1)  # may reuse freed buffers, not held ones
+        grads = [t.grad.copy() for t in ts]
+    finally:
+        conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
+        conv._plans.clear()
+    np.testing.assert_array_equal(outs[0].data, first)
+    np.testing.assert_allclose(again.data, first, rtol=1e-12)
+    for x, grad, out in zip(xs, grads, outs):
+        expected = loop_conv2d_grads(x, w, 2 * out.data, stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1))[0]
+        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-10)

@@ -21,6 +21,16 @@ _pool_lock = threading.Lock()
 POOL_PER_KEY = 4  # buffers kept per (role, shape, dtype): e.g. several layers of one shape
 
 
+def _free_refs() -> int:
+    """The reference count that :func:`reusable`'s loop sees for a buffer nobody else holds."""
+    for buf in [np.empty(0)]:
+        return sys.getrefcount(buf)
+    raise AssertionError  # unreachable
+
+
+_FREE_REFS = _free_refs()  # measured, not assumed: CPython versions count borrowed references differently
+
+
 def reusable(role: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array like ``np.empty(shape, dtype)``, reusing one that nobody holds any more.
 
@@ -34,7 +44,7 @@ def reusable(role: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
     with _pool_lock:
         bufs = _pool.setdefault(key, [])
         for buf in bufs:
-            if sys.getrefcount(buf) <= 3:  # the list, this loop's name, getrefcount's argument
+            if sys.getrefcount(buf) <= _FREE_REFS:
                 return buf
         buf = np.empty(shape, dtype)
         if len(bufs) >= POOL_PER_KEY:
