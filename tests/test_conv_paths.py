@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -164,16 +165,19 @@ def test_benchmark_quick_smoke():
 
 
 def test_reusable_buffers_are_handed_out_again_only_when_nobody_holds_them():
-    from tinygrad_conv.im2col import reusable
+    from tinygrad_conv.im2col import release_buffers, reusable
 
     first = reusable("test", (3, 4), np.float64)
     view = first[1:]
     del first
     second = reusable("test", (3, 4), np.float64)
     assert not np.shares_memory(second, view)  # the view keeps the first buffer alive
-    second_id = id(second)
+    held = weakref.ref(second)
     del second
-    assert id(reusable("test", (3, 4), np.float64)) == second_id
+    assert reusable("test", (3, 4), np.float64, zeroed=True) is held()
+    assert not held().any()
+    release_buffers()
+    assert held() is None
 
 
 @pytest.mark.parametrize("route", ["col2im", "split_across_cores"])

@@ -43,8 +43,8 @@ forward built and saved:
 - bias gradient: a sum over the error.
 
 Both directions run a few images at a time (``CHUNK``): the forward copies a block of
-patches into ``cols``, multiplies it and transposes its output to NCHW while the block is
-in cache; the backward does the same with a block of the error, and never holds more
+patches into ``cols`` and multiplies each image's columns straight into its NCHW slice
+while the block is in cache; the backward does the same with a block of the error, and never holds more
 than one block of ``dcols``, so the peak memory stays near one im2col matrix.
 
 The tests check both paths against each other, against a direct loop and against PyTorch.
@@ -282,16 +282,10 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
     w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
     per_image = g3.shape[2]
     dx_by_col2im = needs_grad[0] and not plan.literal_dx
-    dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None
-    if dxp is not None:
-        dxp.fill(0)
-    dw = None
+    dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g), zeroed=True) if dx_by_col2im else None
+    dw, k = None, w_mat.shape[1]
     if dx_by_col2im or needs_grad[1]:
-        step = max(1, CHUNK // (w_mat.shape[1] * per_image))
-
-        k = w_mat.shape[1]
-        cols3 = cols.reshape(k, n, per_image)
-        w_t = w_mat.T
+        step, cols3, w_t = max(1, CHUNK // (k * per_image)), cols.reshape(k, n, per_image), w_mat.T
 
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
             part = None
@@ -303,9 +297,9 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
                     gemm = np.matmul(cols3[:, n0:n1].transpose(1, 0, 2), g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
                 if dx_by_col2im:
-                    block = np.matmul(w_t, g_block, out=dcols[: n1 - n0])
                     chunk = dxp[n0:n1]
-                    col2im(block, chunk.shape, plan.kernel, plan.stride, plan.dilation, out=chunk)
+                    col2im(np.matmul(w_t, g_block, out=dcols[: n1 - n0]), chunk.shape, plan.kernel, plan.stride,
+                           plan.dilation, out=chunk)
             return part
 
         for part in _run(images, plan):
@@ -324,9 +318,7 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
 
 def _run(images, plan: Plan) -> list:
     """Run ``images(lo, hi)`` over the batch: split across the cores for a large conv, else in one piece."""
-    if plan.gemm_flops >= SPLIT_MIN_FLOPS:
-        return split_images(images, plan.n)
-    return [images(0, plan.n)]
+    return split_images(images, plan.n) if plan.gemm_flops >= SPLIT_MIN_FLOPS else [images(0, plan.n)]
 
 
 # --- the registered op ----------------------------------------------------------
@@ -337,7 +329,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
         cols = im2col(xp, plan.kernel, plan.stride, plan.dilation)
         y = w_mat @ cols
         return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (cols, w, plan)
-    # A few images at a time: copy their patches, GEMM, and transpose to NCHW while in cache.
+    # A few images at a time: copy their patches and multiply them (one GEMM per image) while in cache.
     view = windows(xp, plan.kernel, plan.stride, plan.dilation)  # (C, kh, kw, N, H', W')
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)

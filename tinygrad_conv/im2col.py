@@ -2,9 +2,11 @@
 
 Layout. ``im2col`` turns a padded input ``xp`` (N, C, Hp, Wp) into a matrix with one
 row per (c, i, j) kernel tap and one column per (n, u, v) output pixel:
-(C*kh*kw, N*H'*W'). Row-major weights (O, C*kh*kw) then multiply it from the left
-in one GEMM, whose (O, N*H'*W') result is NCHW after one small transpose, and no
-transpose at all for a single image. The copy reads rows of W' contiguous pixels.
+(C*kh*kw, N*H'*W'). Row-major weights (O, C*kh*kw) then multiply each image's
+(C*kh*kw, H'*W') columns from the left, and each (O, H'*W') product is that image's
+slice of the NCHW output: no transpose. The copy reads rows of W' contiguous pixels.
+The conv's big buffers come from a small pool (:func:`reusable`), so a training loop
+does not pay a page fault per 4 KiB of each fresh buffer on every step.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def _free_refs() -> int:
 _FREE_REFS = _free_refs()  # measured, not assumed: CPython versions count borrowed references differently
 
 
-def reusable(role: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+def reusable(role: str, shape: tuple, dtype: np.dtype, zeroed: bool = False) -> np.ndarray:
     """An uninitialised array like ``np.empty(shape, dtype)``, reusing one that nobody holds any more.
 
     Allocating a fresh multi-MiB array costs a page fault per 4 KiB on first touch (the
@@ -39,18 +41,22 @@ def reusable(role: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
     machine that was most of the time of a small conv. The pool keeps the last few arrays of
     each (role, shape, dtype) and hands one out again only when its reference count shows
     that no tensor, saved graph or view holds it any more (a view keeps its base alive).
+    ``zeroed`` fills it with zeros (cheaper than the page faults of ``np.zeros``).
     """
     key = (role, shape, np.dtype(dtype))
     with _pool_lock:
         bufs = _pool.setdefault(key, [])
         for buf in bufs:
             if sys.getrefcount(buf) <= _FREE_REFS:
-                return buf
-        buf = np.empty(shape, dtype)
-        if len(bufs) >= POOL_PER_KEY:
-            bufs.pop(0)
-        bufs.append(buf)
-        return buf
+                break
+        else:
+            buf = np.empty(shape, dtype)
+            if len(bufs) >= POOL_PER_KEY:
+                bufs.pop(0)
+            bufs.append(buf)
+    if zeroed:
+        buf.fill(0)
+    return buf
 
 
 def out_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
@@ -70,6 +76,12 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.nd
         view.flags.writeable = False
         return view
     return as_strided(xp, shape, strides, writeable=False)
+
+
+def release_buffers() -> None:
+    """Drop the pool of :func:`reusable` buffers (arrays still in use stay alive with their holders)."""
+    with _pool_lock:
+        _pool.clear()
 
 
 def row_padded(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
