@@ -205,3 +205,22 @@ def test_pooled_buffers_never_overwrite_live_outputs_or_saved_graphs(route):
     for x, grad, out in zip(xs, grads, outs):
         expected = loop_conv2d_grads(x, w, 2 * out.data, stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1))[0]
         np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_without_pooling_every_call_allocates_and_results_are_the_same(monkeypatch):
+    from tinygrad_conv import im2col
+
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))
+
+    def run():
+        xt, wt = tc.Tensor(x, requires_grad=True), tc.Tensor(w, requires_grad=True)
+        y = tc.conv2d(xt, wt, padding=1)
+        y.sum_of_squares().backward()
+        return y.data.copy(), xt.grad, wt.grad
+
+    pooled = run()
+    monkeypatch.setattr(im2col, "POOLING", False)
+    assert im2col.reusable("test", (2, 2), np.float64) is not im2col.reusable("test", (2, 2), np.float64)
+    for a, b in zip(pooled, run()):
+        np.testing.assert_array_equal(a, b)

@@ -30,7 +30,18 @@ def _free_refs() -> int:
     raise AssertionError  # unreachable
 
 
+def _held_refs() -> int:
+    """The same count for a buffer that one more name holds (a user's tensor, say)."""
+    bufs = [np.empty(0)]
+    held = bufs[0]  # noqa: F841 - the extra reference being measured
+    for buf in bufs:
+        return sys.getrefcount(buf)
+    raise AssertionError  # unreachable
+
+
 _FREE_REFS = _free_refs()  # measured, not assumed: CPython versions count borrowed references differently
+# Pool only where reference counts tell a held buffer from a free one; elsewhere every call allocates.
+POOLING = hasattr(sys, "getrefcount") and _held_refs() > _FREE_REFS
 
 
 def reusable(role: str, shape: tuple, dtype: np.dtype, zeroed: bool = False) -> np.ndarray:
@@ -43,6 +54,8 @@ def reusable(role: str, shape: tuple, dtype: np.dtype, zeroed: bool = False) -> 
     that no tensor, saved graph or view holds it any more (a view keeps its base alive).
     ``zeroed`` fills it with zeros (cheaper than the page faults of ``np.zeros``).
     """
+    if not POOLING:
+        return np.zeros(shape, dtype) if zeroed else np.empty(shape, dtype)
     key = (role, shape, np.dtype(dtype))
     with _pool_lock:
         bufs = _pool.setdefault(key, [])
