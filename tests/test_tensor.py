@@ -32,6 +32,12 @@ def test_non_numeric_data_is_rejected(data):
         tc.Tensor(data)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, bool, "complex128", "not a dtype"])
+def test_a_non_floating_dtype_is_rejected(dtype):
+    with pytest.raises(TypeError, match="dtype"):
+        tc.Tensor([1, 2], dtype=dtype)
+
+
 def test_bad_requires_grad_and_name():
     with pytest.raises(TypeError, match="requires_grad"):
         tc.Tensor(1.0, requires_grad="yes")

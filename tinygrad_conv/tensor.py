@@ -56,6 +56,13 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
     """
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None:
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}") from None
+        if kind != "f":
+            raise TypeError(f"dtype must be a floating dtype (tensors hold floats), got {np.dtype(dtype)}")
     try:
         array = np.array(data, copy=copy) if dtype is None else np.array(data, dtype=dtype, copy=copy)
     except (TypeError, ValueError) as error:
