@@ -279,8 +279,7 @@ def conv2d_backward_fast(
 def _backward(g, cols, w, plan: Plan, needs_grad):
     """(dx, dw, db) from the forward's im2col matrix ``cols`` (C*kh*kw, N*H'*W')."""
     n, o = plan.n, plan.o
-    w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
-    per_image = g3.shape[2]
+    w_mat, g3, per_image = w.reshape(o, -1), g.reshape(n, o, -1), plan.out_hw[0] * plan.out_hw[1]
     dx_by_col2im = needs_grad[0] and not plan.literal_dx
     dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None  # col2im overwrites it
     dw, k = None, w_mat.shape[1]
@@ -299,10 +298,9 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
                 if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
                     gemm = np.matmul(cols3[:, n0:n1].transpose(1, 0, 2), g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
-                if dx_by_col2im:
-                    m = n1 - n0
-                    dc = np.matmul(w_taps, widen(g_block, plan.out_hw, g_wide[:m]), out=dcols[:m])
-                    col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases if phases is None else phases[:m])
+                if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
+                    dc = np.matmul(w_taps, widen(g_block, plan.out_hw, g_wide[: n1 - n0]), out=dcols[: n1 - n0])
+                    col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases)
             return part
 
         for part in _run(images, plan):
@@ -337,18 +335,18 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     y = reusable("y", (plan.n, plan.o, per_image), dtype)
-    cols = row_padded(k, plan.n * per_image, xp.dtype)
-    blocks = cols.reshape(view.shape)  # a view: only the row stride of cols is padded
-    step = max(1, CHUNK // (k * per_image))
+    rows = k if b is None else k + 1  # a bias is one more weight column, times a row of ones in cols
+    cols_b = row_padded(rows, plan.n * per_image, xp.dtype)
+    cols, w_b = cols_b[:k], w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1)
+    blocks, step = cols.reshape(view.shape), max(1, CHUNK // (k * per_image))  # blocks: a view of cols
 
     def images(lo: int, hi: int) -> None:
-        for n0 in range(lo, hi, step):
+        for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
-            block = blocks[:, :, :, n0:n1]
-            block[...] = view[:, :, :, n0:n1]
-            np.matmul(w_mat, block.reshape(k, n1 - n0, per_image).transpose(1, 0, 2), out=y[n0:n1])
-            if b is not None:  # one GEMM per image, straight into its NCHW slice of y
-                y[n0:n1] += b.reshape(-1, 1)
+            blocks[:, :, :, n0:n1] = view[:, :, :, n0:n1]
+            cols_b[k:, n0 * per_image : n1 * per_image] = 1
+            np.matmul(w_b, cols_b[:, n0 * per_image : n1 * per_image].reshape(rows, n1 - n0, per_image).transpose(1, 0, 2),
+                      out=y[n0:n1])
 
     _run(images, plan)
     return y.reshape(plan.y_shape), (cols, w, plan)

@@ -161,13 +161,13 @@ def col2im_wide(dcols: np.ndarray, dxp: np.ndarray, kernel: Pair, stride: Pair, 
     tap's (C, Hq*Wq) patch gradients are laid out like that phase's (C, Hq*Wq) planes, so
     the whole tap is one add of a long contiguous run per image, shifted by the offset:
     what spills past a row or plane is one of the zeros that :func:`widen` put around the
-    errors. The phases (``phases``, (N, sh, sw, C, Hq, Wq) scratch; ``dxp`` itself for
-    stride 1) are then copied into ``dxp`` (N, C, Hp, Wp, C-contiguous), which they overwrite.
+    errors. The phases (``phases``, (N', sh, sw, C, Hq, Wq) scratch with N' >= N; ``dxp`` itself
+    for stride 1) are then copied into ``dxp`` (N, C, Hp, Wp, C-contiguous), which they overwrite.
     """
     n, c, hp, wp = dxp.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     hq, wq = phase_shape((hp, wp), stride)
-    size = c * hq * wq
+    size, phases = c * hq * wq, None if phases is None else phases[:n]
     target = dxp.reshape(n, 1, 1, size) if (sh, sw) == (1, 1) else phases.reshape(n, sh, sw, size)
     taps, started = dcols.reshape(n, kh * kw, size), set()
     for i in range(kh):
