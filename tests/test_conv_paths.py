@@ -243,3 +243,19 @@ def test_without_pooling_every_call_allocates_and_results_are_the_same(monkeypat
     assert im2col.reusable("test", (2, 2), np.float64) is not im2col.reusable("test", (2, 2), np.float64)
     for a, b in zip(pooled, run()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_split_images_returns_parts_in_image_order_whichever_part_the_caller_runs(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    from tinygrad_conv import cores
+
+    if cores._blas() is None or cores._blas().lib_controllers[0].num_threads < 2:
+        pytest.skip("needs a BLAS with 2 or more threads")
+    threads = cores._blas().lib_controllers[0].num_threads
+    expected = [(9 * i // threads, 9 * (i + 1) // threads) for i in range(min(9, threads))]
+    for rank in (0, 1):
+        monkeypatch.setattr(cores, "_keep_workers_off_my_core", lambda parts, rank=rank: rank % parts)
+        assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected
+    monkeypatch.undo()
+    parts = cores.split_images(lambda lo, hi: (lo, hi), 9)  # the real pinning, where the platform allows it
+    assert parts == expected
