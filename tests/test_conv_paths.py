@@ -2,7 +2,8 @@
 
 Shapes, strides (dividing or not), padding (including "same") and dilation are drawn by
 hypothesis. Every internal route is forced in turn: the literal input gradient used for
-tiny convs, col2im in one chunk, and col2im one image at a time.
+tiny convs, col2im in one chunk, and col2im one image at a time
+(the backward's col2im is :func:`col2im_wide`, checked against :func:`col2im` below).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from naive import loop_conv2d, loop_conv2d_grads
 
 import tinygrad_conv as tc
 from tinygrad_conv import conv
-from tinygrad_conv.im2col import col2im, im2col
+from tinygrad_conv.im2col import col2im, col2im_wide, im2col, out_size, phase_shape, widen
 
 ROUTES = {  # (LITERAL_DX_MAX, CHUNK, SPLIT_MIN_FLOPS)
     "literal_dx": (1 << 62, 1 << 62, 1 << 62), "col2im": (0, 1 << 62, 1 << 62), "col2im_per_image": (0, 1, 1 << 62),
@@ -106,6 +107,24 @@ def test_col2im_is_the_adjoint_of_im2col(case):
     r = rng.standard_normal(cols.shape)
     back = col2im(r, xp.shape, w_shape[2:], stride, dilation)
     np.testing.assert_allclose(np.vdot(cols, r), np.vdot(xp, back), rtol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases())
+def test_col2im_wide_matches_col2im(case):
+    x_shape, w_shape, stride, padding, dilation, seed, _ = case
+    rng = np.random.default_rng(seed)
+    (n, c, h, w), (o, _, kh, kw) = x_shape, w_shape
+    hp, wp = h + padding[0] + padding[1], w + padding[2] + padding[3]
+    ho, wo = out_size(hp, kh, stride[0], dilation[0]), out_size(wp, kw, stride[1], dilation[1])
+    (hq, wq), w_mat = phase_shape((hp, wp), stride), rng.standard_normal((o, c * kh * kw))
+    g = rng.standard_normal((n, o, ho * wo))
+    expected = col2im(np.matmul(w_mat.T, g), (n, c, hp, wp), (kh, kw), stride, dilation)
+    w_taps = w_mat.reshape(o, c, kh * kw).transpose(2, 1, 0).reshape(-1, o)
+    g_wide = widen(g, (ho, wo), np.full((n, o, hq, wq), np.nan))  # NaN scratch: every element must be written
+    phases = np.full((n, *stride, c, hq, wq), np.nan)
+    got = col2im_wide(np.matmul(w_taps, g_wide), np.full((n, c, hp, wp), np.nan), (kh, kw), stride, dilation, phases)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("ndim", [2, 3, 4])
@@ -224,3 +243,19 @@ def test_without_pooling_every_call_allocates_and_results_are_the_same(monkeypat
     assert im2col.reusable("test", (2, 2), np.float64) is not im2col.reusable("test", (2, 2), np.float64)
     for a, b in zip(pooled, run()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_split_images_returns_parts_in_image_order_whichever_part_the_caller_runs(monkeypatch):
+    import contextlib
+    from types import SimpleNamespace
+
+    from tinygrad_conv import cores
+
+    threads = 2  # a stand-in BLAS with 2 threads: the split runs whatever the real BLAS is set to
+    blas = SimpleNamespace(lib_controllers=[SimpleNamespace(num_threads=threads)], limit=lambda limits: contextlib.nullcontext())
+    monkeypatch.setitem(cores._state, "blas", blas)
+    expected = [(9 * i // threads, 9 * (i + 1) // threads) for i in range(threads)]
+    assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected  # the real pinning, where the platform allows it
+    for rank in (0, 1):
+        monkeypatch.setattr(cores, "_keep_workers_off_my_core", lambda parts, rank=rank: rank % parts)
+        assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .cores import split_images
-from .im2col import col2im, im2col, out_size, reusable, row_padded, windows
+from .im2col import col2im_wide, im2col, out_size, phase_shape, reusable, row_padded, widen, windows
 from .registry import Sample, register_op
 from .tensor import Tensor, apply
 
@@ -122,7 +122,7 @@ def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
 class Plan:
     """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
 
-    __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "literal_dx", "n", "o", "out_hw", "pads",
+    __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "literal_dx", "n", "o", "out_hw", "pads", "phase_hw",
                  "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
 
     def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
@@ -143,7 +143,7 @@ class Plan:
                 )
         self.out_hw = tuple(out_size(self.xp_shape[2 + a], self.kernel[a], self.stride[a], self.dilation[a])
                             for a in (0, 1))
-        self.y_shape = (self.n, self.o)[4 - len(x):] + self.out_hw
+        self.y_shape, self.phase_hw = (self.n, self.o)[4 - len(x):] + self.out_hw, phase_shape(self.xp_shape[2:], self.stride)
         self.literal_dx = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3] <= LITERAL_DX_MAX
         self.gemm_flops = 2 * self.n * self.o * self.c * kh * kw * self.out_hw[0] * self.out_hw[1]
 
@@ -279,27 +279,28 @@ def conv2d_backward_fast(
 def _backward(g, cols, w, plan: Plan, needs_grad):
     """(dx, dw, db) from the forward's im2col matrix ``cols`` (C*kh*kw, N*H'*W')."""
     n, o = plan.n, plan.o
-    w_mat, g3 = w.reshape(o, -1), g.reshape(n, o, -1)
-    per_image = g3.shape[2]
+    w_mat, g3, per_image = w.reshape(o, -1), g.reshape(n, o, -1), plan.out_hw[0] * plan.out_hw[1]
     dx_by_col2im = needs_grad[0] and not plan.literal_dx
-    dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g), zeroed=True) if dx_by_col2im else None
+    dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None  # col2im overwrites it
     dw, k = None, w_mat.shape[1]
     if dx_by_col2im or needs_grad[1]:
-        step, cols3, w_t = max(1, CHUNK // (k * per_image)), cols.reshape(k, n, per_image), w_mat.T
+        step, cols3, (hq, wq) = max(1, CHUNK // (k * per_image)), cols.reshape(k, n, per_image), plan.phase_hw
+        w_taps = w_mat.reshape(o, plan.c, -1).transpose(2, 1, 0).reshape(k, o)  # rows in (i, j, c) order
 
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
-            part = None
-            dcols = reusable(f"dcols{lo}", (min(step, hi - lo), k, per_image), dxp.dtype) if dx_by_col2im else None
+            part, m = None, min(step, hi - lo)
+            if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
+                g_wide, dcols = reusable(f"gw{lo}", (m, o, hq, wq), dxp.dtype), reusable(f"dc{lo}", (m, k, hq * wq), dxp.dtype)
+                phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dxp.dtype) if plan.stride != (1, 1) else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
                 g_block = g3[n0:n1]  # (images, O, H'*W'): one GEMM per image, no transposed copy
                 if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
                     gemm = np.matmul(cols3[:, n0:n1].transpose(1, 0, 2), g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
-                if dx_by_col2im:
-                    chunk = dxp[n0:n1]
-                    col2im(np.matmul(w_t, g_block, out=dcols[: n1 - n0]), chunk.shape, plan.kernel, plan.stride,
-                           plan.dilation, out=chunk)
+                if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
+                    dc = np.matmul(w_taps, widen(g_block, plan.out_hw, g_wide[: n1 - n0]), out=dcols[: n1 - n0])
+                    col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases)
             return part
 
         for part in _run(images, plan):
@@ -334,18 +335,18 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     y = reusable("y", (plan.n, plan.o, per_image), dtype)
-    cols = row_padded(k, plan.n * per_image, xp.dtype)
-    blocks = cols.reshape(view.shape)  # a view: only the row stride of cols is padded
-    step = max(1, CHUNK // (k * per_image))
+    rows = k if b is None else k + 1  # a bias is one more weight column, times a row of ones in cols
+    cols_b = row_padded(rows, plan.n * per_image, xp.dtype)
+    cols, w_b = cols_b[:k], w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1)
+    blocks, step = cols.reshape(view.shape), max(1, CHUNK // (k * per_image))  # blocks: a view of cols
 
     def images(lo: int, hi: int) -> None:
-        for n0 in range(lo, hi, step):
+        for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
-            block = blocks[:, :, :, n0:n1]
-            block[...] = view[:, :, :, n0:n1]
-            np.matmul(w_mat, block.reshape(k, n1 - n0, per_image).transpose(1, 0, 2), out=y[n0:n1])
-            if b is not None:  # one GEMM per image, straight into its NCHW slice of y
-                y[n0:n1] += b.reshape(-1, 1)
+            blocks[:, :, :, n0:n1] = view[:, :, :, n0:n1]
+            cols_b[k:, n0 * per_image : n1 * per_image] = 1
+            np.matmul(w_b, cols_b[:, n0 * per_image : n1 * per_image].reshape(rows, n1 - n0, per_image).transpose(1, 0, 2),
+                      out=y[n0:n1])
 
     _run(images, plan)
     return y.reshape(plan.y_shape), (cols, w, plan)

@@ -135,3 +135,58 @@ def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilat
         for j in range(kw):
             target[:, :, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += taps[..., i, j]
     return dxp
+
+
+
+def phase_shape(xp_hw: Pair, stride: Pair) -> Pair:
+    """(Hq, Wq): the grid of one stride phase of a padded (Hp, Wp) input, ceil(Hp/sh) x ceil(Wp/sw)."""
+    return -(-xp_hw[0] // stride[0]), -(-xp_hw[1] // stride[1])
+
+
+def widen(g: np.ndarray, out_hw: Pair, out: np.ndarray) -> np.ndarray:
+    """Copy (N, O, H'*W') errors into the top-left of ``out`` (N, O, Hq, Wq), zeros elsewhere; as (N, O, Hq*Wq)."""
+    ho, wo = out_hw
+    out[:, :, ho:] = 0
+    out[:, :, :ho, wo:] = 0
+    out[:, :, :ho, :wo] = g.reshape(out.shape[:2] + (ho, wo))
+    return out.reshape(out.shape[0], out.shape[1], -1)
+
+
+def col2im_wide(dcols: np.ndarray, dxp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+                phases: np.ndarray | None = None) -> np.ndarray:
+    """:func:`col2im` for patch gradients (N, kh*kw*C, Hq*Wq) (tap-major rows) computed from :func:`widen`'s errors.
+
+    The input grid splits into its stride phases, each Hq x Wq (:func:`phase_shape`; for
+    stride 1 the grid itself), and tap (i, j) lands in one phase at a fixed offset. Each
+    tap's (C, Hq*Wq) patch gradients are laid out like that phase's (C, Hq*Wq) planes, so
+    the whole tap is one add of a long contiguous run per image, shifted by the offset:
+    what spills past a row or plane is one of the zeros that :func:`widen` put around the
+    errors. The phases (``phases``, (N', sh, sw, C, Hq, Wq) scratch with N' >= N; ``dxp`` itself
+    for stride 1) are then copied into ``dxp`` (N, C, Hp, Wp, C-contiguous), which they overwrite.
+    """
+    n, c, hp, wp = dxp.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    hq, wq = phase_shape((hp, wp), stride)
+    size, phases = c * hq * wq, None if phases is None else phases[:n]
+    target = dxp.reshape(n, 1, 1, size) if (sh, sw) == (1, 1) else phases.reshape(n, sh, sw, size)
+    taps, started = dcols.reshape(n, kh * kw, size), set()
+    for i in range(kh):
+        r, a = divmod(i * dh, sh)
+        for j in range(kw):
+            q, b = divmod(j * dw, sw)
+            start, tap = r * wq + q, taps[:, i * kw + j]
+            if (a, b) not in started:
+                started.add((a, b))
+                if start == 0:
+                    target[:, a, b] = tap
+                    continue
+                target[:, a, b] = 0
+            np.add(target[:, a, b, start:], tap[:, : size - start], out=target[:, a, b, start:])
+    for a in range(sh if phases is not None and (sh, sw) != (1, 1) else 0):
+        for b in range(sw):
+            if (a, b) not in started:
+                dxp[:, :, a::sh, b::sw] = 0
+                continue
+            rows, cols = len(range(a, hp, sh)), len(range(b, wp, sw))
+            dxp[:, :, a::sh, b::sw] = phases[:, a, b, :, :rows, :cols]
+    return dxp
