@@ -176,12 +176,12 @@ def make_plan(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, di
 
 
 # --- the named pieces ----------------------------------------------------------
-def pad(x: np.ndarray, padding: Padding4) -> np.ndarray:
-    """Zero-pad the last two axes by (top, bottom, left, right); no copy when all are 0."""
+def pad(x: np.ndarray, padding: Padding4, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all are 0."""
     top, bottom, left, right = padding
     if not (top or bottom or left or right):
         return x
-    out = np.zeros(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), dtype=x.dtype)
+    out = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), value, dtype=x.dtype)
     out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
     return out
 
@@ -214,7 +214,8 @@ def _out_hw(xp_shape: tuple, w_shape: tuple, stride: Pair, dilation: Pair) -> Pa
     return tuple(out_size(xp_shape[2 + a], w_shape[2 + a], stride[a], dilation[a]) for a in (0, 1))
 
 
-def _crop(xp: np.ndarray, padding: Padding4) -> np.ndarray:
+def crop(xp: np.ndarray, padding: Padding4) -> np.ndarray:
+    """Undo :func:`pad`: drop (top, bottom, left, right) rows and columns of the last two axes."""
     top, bottom, left, right = padding
     return xp[..., top : xp.shape[-2] - bottom, left : xp.shape[-1] - right]
 
@@ -248,7 +249,7 @@ def conv2d_backward_stages(
     dw = correlate(xp.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), stride=dilation)[:, :, :kh, :kw]
     return {
         "error": g, "error_inserted": z, "error_padded": zp, "kernel": w, "kernel_rotated": w_rot,
-        "input_padded": xp, "input_grad_padded": dxp, "input_grad": _crop(dxp, padding),
+        "input_padded": xp, "input_grad_padded": dxp, "input_grad": crop(dxp, padding),
         "kernel_grad": dw.transpose(1, 0, 2, 3), "bias_grad": g.sum(axis=(0, 2, 3)),
         "unused_rows": int(unused_rows), "unused_cols": int(unused_cols),
     }
@@ -273,7 +274,7 @@ def conv2d_backward_fast(
     xp = pad(x, padding)
     plan = make_plan(xp.shape, w.shape, None, stride, 0, dilation)
     dxp, dw, db = _backward(g, im2col(xp, plan.kernel, plan.stride, plan.dilation), w, plan, needs_grad)
-    return (None if dxp is None else _crop(dxp, padding)), dw, db
+    return (None if dxp is None else crop(dxp, padding)), dw, db
 
 
 def _backward(g, cols, w, plan: Plan, needs_grad):
@@ -312,7 +313,7 @@ def _backward(g, cols, w, plan: Plan, needs_grad):
         z[:, :, dh * (kh - 1) :: sh, dwl * (kw - 1) :: sw][:, :, :ho, :wo] = g3.reshape(n, o, ho, wo)
         w_rot = np.ascontiguousarray(rotate180(w.reshape(o, plan.c, kh, kw)).transpose(1, 0, 2, 3))
         dxp = correlate(z, w_rot, dilation=plan.dilation)
-    dx = _crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
+    dx = crop(dxp, plan.pads).reshape(plan.x_shape) if needs_grad[0] else None
     db = g3.sum(axis=(0, 2)) if needs_grad[2] else None
     return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
 

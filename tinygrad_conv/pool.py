@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import pair
-from .conv import output_size
+from .conv import crop, output_size, pad
 from .registry import Sample, register_op
 from .tensor import Tensor
 
@@ -44,16 +44,7 @@ def _pool_geometry(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, o
     wo = output_size(w, 2 * pads[1], kernel[1], stride[1], 1)
     if ho < 1 or wo < 1:
         raise ValueError(f"{op_name}: kernel_size {kernel_size!r} is larger than the padded input: x {x.shape}, padding {padding!r}")
-    return kernel, stride, pads, ho, wo
-
-
-def _pad(x: np.ndarray, pads: tuple[int, int], value: float) -> np.ndarray:
-    ph, pw = pads
-    if not (ph or pw):
-        return x
-    out = np.full(x.shape[:-2] + (x.shape[-2] + 2 * ph, x.shape[-1] + 2 * pw), value, dtype=x.dtype)
-    out[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]] = x
-    return out
+    return kernel, stride, (pads[0], pads[0], pads[1], pads[1]), ho, wo  # pads as (top, bottom, left, right)
 
 
 def _window_slices(i: int, j: int, stride: tuple[int, int], ho: int, wo: int) -> tuple:
@@ -62,15 +53,10 @@ def _window_slices(i: int, j: int, stride: tuple[int, int], ho: int, wo: int) ->
     return (Ellipsis, slice(i, i + (ho - 1) * sh + 1, sh), slice(j, j + (wo - 1) * sw + 1, sw))
 
 
-def _unpad(xp: np.ndarray, pads: tuple[int, int], shape: tuple[int, ...]) -> np.ndarray:
-    ph, pw = pads
-    return xp[..., ph : ph + shape[-2], pw : pw + shape[-1]]
-
-
 # --- max_pool2d ------------------------------------------------------------------
 def _max_pool_forward(x, *, kernel_size, stride, padding):
     kernel, stride, pads, ho, wo = _pool_geometry(x, kernel_size, stride, padding, "max_pool2d")
-    xp = _pad(x, pads, -np.inf)
+    xp = pad(x, pads, -np.inf)
     best = best_offset = None
     for k in range(kernel[0] * kernel[1]):
         window = xp[_window_slices(k // kernel[1], k % kernel[1], stride, ho, wo)]
@@ -80,36 +66,36 @@ def _max_pool_forward(x, *, kernel_size, stride, padding):
         better = (window > best) | (np.isnan(window) & ~np.isnan(best))  # NaN wins, as in PyTorch
         best[better] = window[better]
         best_offset[better] = k
-    return best, (best_offset, x.shape, xp.shape, kernel, stride, pads)
+    return best, (best_offset, xp.shape, kernel, stride, pads)
 
 
 def _max_pool_vjp(g, saved, needs_grad, **attrs):
-    best_offset, x_shape, xp_shape, kernel, stride, pads = saved
+    best_offset, xp_shape, kernel, stride, pads = saved
     ho, wo = g.shape[-2:]
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     for k in range(kernel[0] * kernel[1]):
         dxp[_window_slices(k // kernel[1], k % kernel[1], stride, ho, wo)] += np.where(best_offset == k, g, 0)
-    return (_unpad(dxp, pads, x_shape),)
+    return (crop(dxp, pads),)
 
 
 # --- avg_pool2d -------------------------------------------------------------------
 def _avg_pool_forward(x, *, kernel_size, stride, padding):
     kernel, stride, pads, ho, wo = _pool_geometry(x, kernel_size, stride, padding, "avg_pool2d")
-    xp = _pad(x, pads, 0.0)
+    xp = pad(x, pads)
     total = np.zeros(x.shape[:-2] + (ho, wo), dtype=x.dtype)
     for k in range(kernel[0] * kernel[1]):
         total += xp[_window_slices(k // kernel[1], k % kernel[1], stride, ho, wo)]
-    return total / (kernel[0] * kernel[1]), (x.shape, xp.shape, kernel, stride, pads)
+    return total / (kernel[0] * kernel[1]), (xp.shape, kernel, stride, pads)
 
 
 def _avg_pool_vjp(g, saved, needs_grad, **attrs):
-    x_shape, xp_shape, kernel, stride, pads = saved
+    xp_shape, kernel, stride, pads = saved
     ho, wo = g.shape[-2:]
     share = g / (kernel[0] * kernel[1])
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     for k in range(kernel[0] * kernel[1]):
         dxp[_window_slices(k // kernel[1], k % kernel[1], stride, ho, wo)] += share
-    return (_unpad(dxp, pads, x_shape),)
+    return (crop(dxp, pads),)
 
 
 def _pool_samples(rng: np.random.Generator) -> list[Sample]:
