@@ -181,7 +181,8 @@ def pad(x: np.ndarray, padding: Padding4, value: float = 0.0) -> np.ndarray:
     top, bottom, left, right = padding
     if not (top or bottom or left or right):
         return x
-    out = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), value, dtype=x.dtype)
+    shape = x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right)
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
     out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
     return out
 
