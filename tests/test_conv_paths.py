@@ -257,5 +257,17 @@ def test_split_images_returns_parts_in_image_order_whichever_part_the_caller_run
     expected = [(9 * i // threads, 9 * (i + 1) // threads) for i in range(threads)]
     assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected  # the real pinning, where the platform allows it
     for rank in (0, 1):
-        monkeypatch.setattr(cores, "_keep_workers_off_my_core", lambda parts, rank=rank: rank % parts)
+        monkeypatch.setattr(cores, "_pin_to_cores", lambda parts, rank=rank: (rank % parts, None))
         assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected
+
+
+def test_split_images_restores_the_callers_affinity():
+    import os
+
+    from tinygrad_conv import cores
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    before = os.sched_getaffinity(0)
+    cores.split_images(lambda lo, hi: None, 4)
+    assert os.sched_getaffinity(0) == before

@@ -274,31 +274,43 @@ def conv2d_backward_fast(
     """
     xp = pad(x, padding)
     plan = make_plan(xp.shape, w.shape, None, stride, 0, dilation)
-    dxp, dw, db = _backward(g, im2col(xp, plan.kernel, plan.stride, plan.dilation), w, plan, needs_grad)
+    dxp, dw, db = _backward(g, xp, None, w, plan, needs_grad)
     return (None if dxp is None else crop(dxp, padding)), dw, db
 
 
-def _backward(g, cols, w, plan: Plan, needs_grad):
-    """(dx, dw, db) from the forward's im2col matrix ``cols`` (C*kh*kw, N*H'*W')."""
+def _backward(g, xp, cols, w, plan: Plan, needs_grad):
+    """(dx, dw, db) from the padded input ``xp``, or from the forward's im2col matrices ``cols`` (N, C*kh*kw, H'*W').
+
+    Without ``cols``, each block's patches are copied again from ``xp``: a copy into cache
+    is cheaper than reading a saved im2col matrix, C*kh*kw times the input's size, back from memory.
+    """
     n, o = plan.n, plan.o
     w_mat, g3, per_image = w.reshape(o, -1), g.reshape(n, o, -1), plan.out_hw[0] * plan.out_hw[1]
     dx_by_col2im = needs_grad[0] and not plan.literal_dx
     dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None  # col2im overwrites it
     dw, k = None, w_mat.shape[1]
     if dx_by_col2im or needs_grad[1]:
-        step, cols3, (hq, wq) = max(1, CHUNK // (k * per_image)), cols.reshape(k, n, per_image), plan.phase_hw
+        step, (hq, wq) = max(1, CHUNK // (k * per_image)), plan.phase_hw
         w_taps = w_mat.reshape(o, plan.c, -1).transpose(2, 1, 0).reshape(k, o)  # rows in (i, j, c) order
+        view = None if cols is not None else windows(xp, plan.kernel, plan.stride, plan.dilation).transpose(3, 0, 1, 2, 4, 5)
 
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
-            part, m = None, min(step, hi - lo)
+            part, m, dtype = None, min(step, hi - lo), np.result_type(w, g)
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
-                g_wide, dcols = reusable(f"gw{lo}", (m, o, hq, wq), dxp.dtype), reusable(f"dc{lo}", (m, k, hq * wq), dxp.dtype)
-                phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dxp.dtype) if plan.stride != (1, 1) else None
+                g_wide, dcols = reusable(f"gw{lo}", (m, o, hq, wq), dtype), reusable(f"dc{lo}", (m, k, hq * wq), dtype)
+                phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
+            if needs_grad[1] and cols is None:
+                scratch = row_padded(f"patches{lo}", m, k + 1, per_image, xp.dtype)[:, :k]  # the forward's block
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
                 g_block = g3[n0:n1]  # (images, O, H'*W'): one GEMM per image, no transposed copy
                 if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
-                    gemm = np.matmul(cols3[:, n0:n1].transpose(1, 0, 2), g_block.transpose(0, 2, 1)).sum(0)
+                    if cols is None:
+                        block = scratch[: n1 - n0]
+                        block.reshape(view[n0:n1].shape)[...] = view[n0:n1]
+                    else:
+                        block = cols[n0:n1]
+                    gemm = np.matmul(block, g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
                 if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
                     dc = np.matmul(w_taps, widen(g_block, plan.out_hw, g_wide[: n1 - n0]), out=dcols[: n1 - n0])
@@ -328,35 +340,34 @@ def _run(images, plan: Plan) -> list:
 def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     plan = make_plan(x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation)
     xp, w_mat = pad(x.reshape(plan.x4_shape), plan.pads), w.reshape(plan.o, -1)
-    if plan.n == 1:  # one image: (O, H'*W') is already the output's layout
+    if plan.n == 1:  # one image: (O, H'*W') is already the output's layout; keep its small im2col
         cols = im2col(xp, plan.kernel, plan.stride, plan.dilation)
         y = w_mat @ cols
-        return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (cols, w, plan)
-    # A few images at a time: copy their patches and multiply them (one GEMM per image) while in cache.
-    view = windows(xp, plan.kernel, plan.stride, plan.dilation)  # (C, kh, kw, N, H', W')
+        return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (None, cols[None], w, plan)
+    # A few images at a time: copy their patches into a block that stays in cache, one GEMM per image.
+    view = windows(xp, plan.kernel, plan.stride, plan.dilation).transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, H', W')
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     y = reusable("y", (plan.n, plan.o, per_image), dtype)
-    rows = k if b is None else k + 1  # a bias is one more weight column, times a row of ones in cols
-    cols_b = row_padded(rows, plan.n * per_image, xp.dtype)
-    cols, w_b = cols_b[:k], w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1)
-    blocks, step = cols.reshape(view.shape), max(1, CHUNK // (k * per_image))  # blocks: a view of cols
+    rows = k if b is None else k + 1  # a bias is one more weight column, times a row of ones in the block
+    w_b, step = w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1), max(1, CHUNK // (k * per_image))
 
     def images(lo: int, hi: int) -> None:
+        scratch = row_padded(f"patches{lo}", min(step, hi - lo), k + 1, per_image, xp.dtype)[:, :rows]  # (images, rows, H'*W')
+        scratch[:, k:] = 1
         for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
-            blocks[:, :, :, n0:n1] = view[:, :, :, n0:n1]
-            cols_b[k:, n0 * per_image : n1 * per_image] = 1
-            np.matmul(w_b, cols_b[:, n0 * per_image : n1 * per_image].reshape(rows, n1 - n0, per_image).transpose(1, 0, 2),
-                      out=y[n0:n1])
+            block = scratch[: n1 - n0]
+            block[:, :k].reshape(view[n0:n1].shape)[...] = view[n0:n1]
+            np.matmul(w_b, block, out=y[n0:n1])
 
     _run(images, plan)
-    return y.reshape(plan.y_shape), (cols, w, plan)
+    return y.reshape(plan.y_shape), (xp, None, w, plan)
 
 
 def _conv2d_vjp(g, saved, needs_grad, **attrs):
-    cols, w, plan = saved
-    dx, dw, db = _backward(g, cols, w, plan, needs_grad)
+    xp, cols, w, plan = saved
+    dx, dw, db = _backward(g, xp, cols, w, plan, needs_grad)
     return dx, dw, None if db is None else db.reshape(plan.b_shape)
 
 

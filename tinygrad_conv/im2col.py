@@ -97,14 +97,14 @@ def release_buffers() -> None:
         _pool.clear()
 
 
-def row_padded(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
-    """An uninitialised (rows, cols) matrix whose rows lie a few cache lines more than ``cols`` apart.
+def row_padded(role: str, n: int, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+    """n uninitialised (rows, cols) matrices whose rows lie a few cache lines more than ``cols`` apart.
 
-    A row stride that is a multiple of 4 KiB (every conv whose N*H'*W' is a multiple of 1024
+    A row stride that is a multiple of 4 KiB (every conv whose H'*W' is a multiple of 1024
     elements) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
     up to 4x slower; 3 spare cache lines per row break that alignment.
     """
-    return reusable("rows", (rows, cols + 192 // np.dtype(dtype).itemsize), dtype)[:, :cols]
+    return reusable(role, (n, rows, cols + 192 // np.dtype(dtype).itemsize), dtype)[:, :, :cols]
 
 
 def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
