@@ -122,6 +122,26 @@ def test_every_op_is_safe_from_in_place_edits_after_forward(name):
                 np.testing.assert_array_equal(after.grad, before.grad, err_msg=name)
 
 
+@pytest.mark.parametrize("name", sorted(tc.OPS))
+def test_no_op_writes_into_the_gradient_it_is_given(name):
+    """backward(g) hands the caller's g to the vjps without a copy, so no vjp may write into it."""
+    op = tc.OPS[name]
+    for sample in op.samples(np.random.default_rng(4)):
+        out = op(*sample_tensors(sample), **{**op.defaults, **sample.attrs})
+        g = np.random.default_rng(5).standard_normal(out.shape).astype(out.dtype)
+        before = g.copy()
+        out.backward(g)
+        np.testing.assert_array_equal(g, before, err_msg=name)
+
+
+def test_backward_leaves_no_alias_of_the_seed_in_a_grad():
+    x = tc.Tensor(np.ones(3), requires_grad=True)
+    g = np.arange(3.0)
+    (x + 0.0).backward(g)
+    g[...] = 100.0
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 2.0])
+
+
 def test_a_saved_list_or_dict_is_protected_too():
     for pack, unpack in ((lambda x: [x], lambda s: s[0]), (lambda x: {"x": x}, lambda s: s["x"])):
         square = tc.register_op("square_saved_test", lambda x, pack=pack: (x * x, pack(x)),

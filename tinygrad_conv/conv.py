@@ -176,14 +176,19 @@ def make_plan(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, di
 
 
 # --- the named pieces ----------------------------------------------------------
-def pad(x: np.ndarray, padding: Padding4, value: float = 0.0) -> np.ndarray:
-    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all are 0."""
+def pad(x: np.ndarray, padding: Padding4, value: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
+    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all are 0 and no ``out``."""
     top, bottom, left, right = padding
-    if not (top or bottom or left or right):
-        return x
-    shape = x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right)
-    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
-    out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
+    h, w = x.shape[-2:]
+    if out is None:
+        if not (top or bottom or left or right):
+            return x
+        shape = x.shape[:-2] + (h + top + bottom, w + left + right)
+        out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
+    else:  # only the border needs the fill
+        out[..., :top, :] = out[..., top + h :, :] = value
+        out[..., top : top + h, :left] = out[..., top : top + h, left + w :] = value
+    out[..., top : top + h, left : left + w] = x
     return out
 
 
@@ -339,12 +344,13 @@ def _run(images, plan: Plan) -> list:
 # --- the registered op ----------------------------------------------------------
 def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     plan = make_plan(x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation)
-    xp, w_mat = pad(x.reshape(plan.x4_shape), plan.pads), w.reshape(plan.o, -1)
+    x4, w_mat = x.reshape(plan.x4_shape), w.reshape(plan.o, -1)
     if plan.n == 1:  # one image: (O, H'*W') is already the output's layout; keep its small im2col
-        cols = im2col(xp, plan.kernel, plan.stride, plan.dilation)
+        cols = im2col(pad(x4, plan.pads), plan.kernel, plan.stride, plan.dilation)
         y = w_mat @ cols
         return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (None, cols[None], w, plan)
-    # A few images at a time: copy their patches into a block that stays in cache, one GEMM per image.
+    # A few images at a time: pad them, copy their patches into a block that stays in cache, one GEMM per image.
+    xp = reusable("xp", plan.xp_shape, x.dtype)  # saved for the backward; a fresh buffer, so the engine need not copy x
     view = windows(xp, plan.kernel, plan.stride, plan.dilation).transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, H', W')
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
@@ -358,6 +364,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
         for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
             block = scratch[: n1 - n0]
+            pad(x4[n0:n1], plan.pads, out=xp[n0:n1])
             block[:, :k].reshape(view[n0:n1].shape)[...] = view[n0:n1]
             np.matmul(w_b, block, out=y[n0:n1])
 

@@ -64,7 +64,8 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
         if kind != "f":
             raise TypeError(f"dtype must be a floating dtype (tensors hold floats), got {np.dtype(dtype)}")
     try:
-        array = np.array(data, copy=copy) if dtype is None else np.array(data, dtype=dtype, copy=copy)
+        convert = np.array if copy else np.asarray
+        array = convert(data) if dtype is None else convert(data, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}: {error}") from None
     if array.dtype.kind in "biu":
@@ -180,7 +181,7 @@ class Tensor:
                 )
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = to_float_array(grad, self.dtype, name="grad")
+            seed = to_float_array(grad, self.dtype, name="grad", copy=False)  # vjps never write into their g
             if seed.shape != self.shape:
                 raise ValueError(f"grad has shape {seed.shape}, but the tensor has shape {self.shape}")
         run_backward(self, seed, retain_graph)
