@@ -121,7 +121,7 @@ def test_col2im_wide_matches_col2im(case):
     g = rng.standard_normal((n, o, ho * wo))
     expected = col2im(np.matmul(w_mat.T, g), (n, c, hp, wp), (kh, kw), stride, dilation)
     w_taps = w_mat.reshape(o, c, kh * kw).transpose(2, 1, 0).reshape(-1, o)
-    g_wide = widen(g, (ho, wo), np.full((n, o, hq, wq), np.nan))  # NaN scratch: every element must be written
+    g_wide = widen(g, (ho, wo), np.full((n, o, ho, wq), np.nan))  # NaN scratch: every element must be written
     phases = np.full((n, *stride, c, hq, wq), np.nan)
     got = col2im_wide(np.matmul(w_taps, g_wide), np.full((n, c, hp, wp), np.nan), (kh, kw), stride, dilation, phases)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -302,7 +302,8 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
             part, m, dtype = None, min(step, hi - lo), np.result_type(w, g)
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
-                g_wide, dcols = reusable(f"gw{lo}", (m, o, hq, wq), dtype), reusable(f"dc{lo}", (m, k, hq * wq), dtype)
+                span = (plan.out_hw[0] - 1) * wq + plan.out_hw[1]
+                g_wide, dcols = reusable(f"gw{lo}", (m, o, plan.out_hw[0], wq), dtype), reusable(f"dc{lo}", (m, k, span), dtype)
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
             if needs_grad[1] and cols is None:
                 scratch = row_padded(f"patches{lo}", m, k + 1, per_image, xp.dtype)[:, :k]  # the forward's block
