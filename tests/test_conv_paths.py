@@ -151,6 +151,29 @@ def test_float32_stays_float32(ndim, route):
     np.testing.assert_allclose(xt.grad, x64.grad, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_mixed_dtypes_give_each_input_its_own_dtype_and_the_right_gradient(route, dtypes):
+    """The backward shares one scratch block between patches and patch gradients only when their dtypes agree."""
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((4, 3, 9, 8)), rng.standard_normal((5, 3, 3, 3))
+    g = rng.standard_normal((4, 5, 5, 4))
+    saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
+    conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
+    conv._plans.clear()
+    try:
+        xt, wt = tc.Tensor(x.astype(dtypes[0]), requires_grad=True), tc.Tensor(w.astype(dtypes[1]), requires_grad=True)
+        tc.conv2d(xt, wt, stride=2, padding=1).backward(g)
+    finally:
+        conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
+        conv._plans.clear()
+    dx, dw, _ = conv.conv2d_backward_literal(xt.data.astype(np.float64), wt.data.astype(np.float64), g, (2, 2),
+                                             (1, 1, 1, 1), (1, 1))
+    assert (xt.grad.dtype, wt.grad.dtype) == dtypes
+    np.testing.assert_allclose(xt.grad, dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(wt.grad, dw, rtol=1e-4, atol=1e-4)
+
+
 def test_cached_plan_does_not_let_bad_arguments_through():
     x, w = np.ones((5, 5)), np.ones((3, 3))
     tc.conv2d(x, w, stride=1)

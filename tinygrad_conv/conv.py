@@ -122,8 +122,8 @@ def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
 class Plan:
     """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
 
-    __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "literal_dx", "n", "o", "out_hw", "pads", "phase_hw",
-                 "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
+    __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "kernel_size", "literal_dx", "n", "o", "out_hw", "pads",
+                 "phase_hw", "span", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
 
     def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
         _check_shapes(x, w, b)
@@ -144,6 +144,8 @@ class Plan:
         self.out_hw = tuple(out_size(self.xp_shape[2 + a], self.kernel[a], self.stride[a], self.dilation[a])
                             for a in (0, 1))
         self.y_shape, self.phase_hw = (self.n, self.o)[4 - len(x):] + self.out_hw, phase_shape(self.xp_shape[2:], self.stride)
+        self.kernel_size = self.c * kh * kw
+        self.span = (self.out_hw[0] - 1) * self.phase_hw[1] + self.out_hw[1]  # see im2col.widen
         self.literal_dx = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3] <= LITERAL_DX_MAX
         self.gemm_flops = 2 * self.n * self.o * self.c * kh * kw * self.out_hw[0] * self.out_hw[1]
 
@@ -301,12 +303,13 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
 
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
             part, m, dtype = None, min(step, hi - lo), np.result_type(w, g)
+            # the forward's block: patches for dw, then, in the same memory, patch gradients for dx
+            block_buffer = _block_scratch(lo, m, plan, dtype if cols is not None else xp.dtype)
+            scratch = block_buffer[:, :k, :per_image]
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
-                span = (plan.out_hw[0] - 1) * wq + plan.out_hw[1]
-                g_wide, dcols = reusable(f"gw{lo}", (m, o, plan.out_hw[0], wq), dtype), reusable(f"dc{lo}", (m, k, span), dtype)
+                g_wide = reusable(f"gw{lo}", (m, o, plan.out_hw[0], wq), dtype)
+                dcols = (block_buffer if block_buffer.dtype == dtype else _block_scratch(lo, m, plan, dtype))[:, :k, : plan.span]
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
-            if needs_grad[1] and cols is None:
-                scratch = row_padded(f"patches{lo}", m, k + 1, per_image, xp.dtype)[:, :k]  # the forward's block
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
                 g_block = g3[n0:n1]  # (images, O, H'*W'): one GEMM per image, no transposed copy
@@ -337,6 +340,11 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
     return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
 
 
+def _block_scratch(lo: int, images: int, plan: Plan, dtype: np.dtype) -> np.ndarray:
+    """The per-core block: (images, C*kh*kw + 1, width), room for the patches (and a bias row) or the patch gradients."""
+    return row_padded(f"block{lo}", images, plan.kernel_size + 1, max(plan.out_hw[0] * plan.out_hw[1], plan.span), dtype)
+
+
 def _run(images, plan: Plan) -> list:
     """Run ``images(lo, hi)`` over the batch: split across the cores for a large conv, else in one piece."""
     return split_images(images, plan.n) if plan.gemm_flops >= SPLIT_MIN_FLOPS else [images(0, plan.n)]
@@ -360,7 +368,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     w_b, step = w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1), max(1, CHUNK // (k * per_image))
 
     def images(lo: int, hi: int) -> None:
-        scratch = row_padded(f"patches{lo}", min(step, hi - lo), k + 1, per_image, xp.dtype)[:, :rows]  # (images, rows, H'*W')
+        scratch = _block_scratch(lo, min(step, hi - lo), plan, xp.dtype)[:, :rows, :per_image]  # (images, rows, H'*W')
         scratch[:, k:] = 1
         for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
