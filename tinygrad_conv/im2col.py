@@ -5,6 +5,7 @@ row per (c, i, j) kernel tap and one column per (n, u, v) output pixel:
 (C*kh*kw, N*H'*W'). Row-major weights (O, C*kh*kw) then multiply each image's
 (C*kh*kw, H'*W') columns from the left, and each (O, H'*W') product is that image's
 slice of the NCHW output: no transpose. The copy reads rows of W' contiguous pixels.
+conv2d builds it a block of images at a time (see :mod:`.conv`).
 The conv's big buffers come from a small pool (:func:`reusable`), so a training loop
 does not pay a page fault per 4 KiB of each fresh buffer on every step.
 """
