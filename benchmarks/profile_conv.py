@@ -1,11 +1,13 @@
-"""Line-profile conv2d fwd+bwd on one benchmark shape: where the time goes, GEMM against copies.
+"""Line-profile conv2d fwd+bwd on one benchmark shape: where one core's time goes, GEMM against copies.
 
     pip install line_profiler
     python benchmarks/profile_conv.py c --dtype float32 --reps 20
 
-Prints line_profiler's per-line times for the forward, the backward (with their per-image
-loops), im2col and col2im, on the one-piece route (``conv.SPLIT_MIN_FLOPS`` set to infinity),
-then a summary that sorts each profiled line into GEMM (a line with ``@``) or copy/other.
+It profiles what one core does in the split route: half the batch (the images one core
+gets), one BLAS thread, blocks of ``conv.CHUNK`` elements. line_profiler times every line
+of the forward's and the backward's per-block loops (the closures named ``images``). The
+summary sorts those lines into GEMM (a line that calls ``np.matmul``) and copies/adds
+(everything else), and gives the unprofiled wall time of the same step for comparison.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import tinygrad_conv as tc
-from tinygrad_conv import conv, im2col
+from tinygrad_conv import conv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conv2d import SHAPES
@@ -29,54 +31,65 @@ from conv2d import SHAPES
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("shape", choices=[s.name for s in SHAPES])
+    parser.add_argument("shape", choices=[s.name for s in SHAPES if not s.naive])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--reps", type=int, default=20)
     args = parser.parse_args()
     try:
         from line_profiler import LineProfiler
+        from threadpoolctl import threadpool_limits
     except ImportError:
-        sys.exit("this script needs line_profiler: pip install line_profiler")
+        sys.exit("this script needs line_profiler and threadpoolctl: pip install line_profiler threadpoolctl")
     shape = next(s for s in SHAPES if s.name == args.shape)
-    rng = np.random.default_rng(0)
-    dtype = np.dtype(args.dtype)
-    x = tc.Tensor(rng.standard_normal(shape.x).astype(dtype), requires_grad=True)
+    rng, dtype = np.random.default_rng(0), np.dtype(args.dtype)
+    half = (shape.x[0] // 2,) + shape.x[1:]  # one core's images
+    x = tc.Tensor(rng.standard_normal(half).astype(dtype), requires_grad=True)
     w = tc.Tensor(rng.standard_normal(shape.w).astype(dtype), requires_grad=True)
-    n_o = () if len(shape.x) == 2 else (shape.x[0], shape.w[0])
-    g = rng.standard_normal(n_o + shape.out_hw()).astype(dtype)
+    b = tc.Tensor(rng.standard_normal(shape.w[0]).astype(dtype), requires_grad=True)
+    g = rng.standard_normal((half[0], shape.w[0]) + shape.out_hw()).astype(dtype)
 
-    def step() -> None:
-        x.grad = w.grad = None
-        tc.conv2d(x, w, stride=shape.stride, padding=shape.padding).backward(g)
+    def steps() -> None:
+        for _ in range(args.reps):
+            x.grad = w.grad = b.grad = None
+            tc.conv2d(x, w, b, stride=shape.stride, padding=shape.padding).backward(g)
 
-    functions = [conv._conv2d_forward, conv._backward, im2col.im2col, im2col.col2im]
-    profiler = LineProfiler(*functions)
-    conv.SPLIT_MIN_FLOPS = float("inf")  # profile the one-piece route: the profiler follows one thread
+    profiler = LineProfiler()  # the loops only: tracing col2im_wide's own lines would inflate it
     plain_run = conv._run
-    conv._run = lambda images, plan: plain_run(profiler(images), plan)  # profile the per-image loops too
-    step()
-    start = time.perf_counter()
-    profiler.runcall(lambda: [step() for _ in range(args.reps)])
-    wall = (time.perf_counter() - start) / args.reps
+
+    def profiled_run(images, plan) -> list:
+        try:
+            return plain_run(profiler(images), plan)
+        finally:  # the profiler would keep each closure alive, and with it buffers that the pool should reuse
+            profiler.functions.clear()
+
+    with threadpool_limits(1):
+        steps()
+        start = time.perf_counter()
+        steps()
+        wall = (time.perf_counter() - start) / args.reps
+        conv._run = profiled_run
+        try:
+            profiler.runcall(steps)
+        finally:
+            conv._run = plain_run
     profiler.print_stats(output_unit=1e-3)
+    gemm = other = 0.0
     stats = profiler.get_stats()
-    gemm = copy = 0.0
     for (filename, _, name), lines in stats.timings.items():
-        if name not in ("_conv2d_forward", "_backward", "images"):  # im2col/col2im run inside these lines
-            continue
         source = Path(filename).read_text().splitlines()
         for lineno, _, total in lines:
-            text = source[lineno - 1]
-            if text.lstrip().startswith(("def ", "for ")) or "_run(" in text:
+            text = source[lineno - 1].strip()
+            if text.startswith(("def ", "for ")):
                 continue
-            if "@" in text:
+            if "np.matmul" in text:
                 gemm += total * stats.unit
             else:
-                copy += total * stats.unit
+                other += total * stats.unit
     per = 1e3 / args.reps
-    print(f"shape {shape.name} {args.dtype}: per fwd+bwd, GEMM lines {gemm * per:.2f} ms, "
-          f"copy and other lines {copy * per:.2f} ms, "
-          f"whole step {wall * 1e3:.2f} ms (profiled)")
+    flops = shape.flops() / 2  # the three GEMMs of half the batch
+    print(f"shape {shape.name} {args.dtype}, one core, {half[0]} images: per fwd+bwd, GEMM lines {gemm * per:.2f} ms "
+          f"({flops / (gemm / args.reps) / 1e9:.0f} GFLOP/s), copy/add lines {other * per:.2f} ms; "
+          f"whole step {wall * 1e3:.2f} ms unprofiled")
 
 
 if __name__ == "__main__":

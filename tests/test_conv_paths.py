@@ -121,7 +121,7 @@ def test_col2im_wide_matches_col2im(case):
     g = rng.standard_normal((n, o, ho * wo))
     expected = col2im(np.matmul(w_mat.T, g), (n, c, hp, wp), (kh, kw), stride, dilation)
     w_taps = w_mat.reshape(o, c, kh * kw).transpose(2, 1, 0).reshape(-1, o)
-    g_wide = widen(g, (ho, wo), np.full((n, o, ho, wq), np.nan))  # NaN scratch: every element must be written
+    g_wide = widen(g, (ho, wo), np.full((n, o, hq, wq), np.nan))  # NaN scratch: every element must be written
     phases = np.full((n, *stride, c, hq, wq), np.nan)
     got = col2im_wide(np.matmul(w_taps, g_wide), np.full((n, c, hp, wp), np.nan), (kh, kw), stride, dilation, phases)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
@@ -170,6 +170,21 @@ def test_mixed_dtypes_give_each_input_its_own_dtype_and_the_right_gradient(route
     dx, dw, _ = conv.conv2d_backward_literal(xt.data.astype(np.float64), wt.data.astype(np.float64), g, (2, 2),
                                              (1, 1, 1, 1), (1, 1))
     assert (xt.grad.dtype, wt.grad.dtype) == dtypes
+    np.testing.assert_allclose(xt.grad, dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(wt.grad, dw, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_padded_plane_of_4_kib_multiples_takes_its_own_patch_gradient_buffer(dtype, padding):
+    """Rows a multiple of 4 KiB get spare cache lines, so the patch gradients cannot share the block then."""
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((3, 2, 32 - 2 * padding, 32 - 2 * padding)), rng.standard_normal((4, 2, 3, 3))
+    g = rng.standard_normal((3, 4, 30, 30))
+    xt, wt = tc.Tensor(x.astype(dtype), requires_grad=True), tc.Tensor(w.astype(dtype), requires_grad=True)
+    tc.conv2d(xt, wt, padding=padding).backward(g.astype(dtype))
+    pads = (padding,) * 4
+    dx, dw, _ = conv.conv2d_backward_literal(x, w, g, (1, 1), pads, (1, 1))
     np.testing.assert_allclose(xt.grad, dx, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(wt.grad, dw, rtol=1e-4, atol=1e-4)
 

@@ -200,8 +200,10 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
             block_buffer = _block_scratch(lo, m, plan, dtype if cols is not None else xp.dtype)
             scratch = block_buffer[:, :k, :per_image]
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
-                g_wide = reusable(f"gw{lo}", (m, o, plan.out_hw[0], wq), dtype)
-                dcols = (block_buffer if block_buffer.dtype == dtype else _block_scratch(lo, m, plan, dtype))[:, :k, : plan.span]
+                g_wide = reusable(f"gw{lo}", (m, o, hq, wq), dtype)
+                dcols = block_buffer[:, :k] if block_buffer.dtype == dtype else _block_scratch(lo, m, plan, dtype)[:, :k]
+                if dcols.strides[1] != plan.phase_size * dcols.itemsize:  # col2im_wide: rows exactly a phase grid apart
+                    dcols = reusable(f"dc{lo}", (m, k, plan.phase_size), dtype)
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
@@ -215,7 +217,8 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                     gemm = np.matmul(block, g_block.transpose(0, 2, 1)).sum(0)
                     part = gemm if part is None else np.add(part, gemm, out=part)
                 if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
-                    dc = np.matmul(w_taps, widen(g_block, plan.out_hw, g_wide[: n1 - n0]), out=dcols[: n1 - n0])
+                    errors = widen(g_block, plan.out_hw, g_wide[: n1 - n0])
+                    dc = np.matmul(w_taps, errors, out=dcols[: n1 - n0])
                     col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases)
             return part
 
@@ -234,8 +237,12 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
 
 
 def _block_scratch(lo: int, images: int, plan: Plan, dtype: np.dtype) -> np.ndarray:
-    """The per-core block: (images, C*kh*kw + 1, width), room for the patches (and a bias row) or the patch gradients."""
-    return row_padded(f"block{lo}", images, plan.kernel_size + 1, max(plan.out_hw[0] * plan.out_hw[1], plan.span), dtype)
+    """The per-core block: (images, C*kh*kw + 1, width), room for the patches (and a bias row) or the patch gradients.
+
+    The width is the longer of H'*W' and the phase grid Hq*Wq, so that a stride-1 conv's
+    patch gradients (rows a whole padded plane long, for ``col2im_wide``) fit in it.
+    """
+    return row_padded(f"block{lo}", images, plan.kernel_size + 1, max(plan.out_hw[0] * plan.out_hw[1], plan.phase_size), dtype)
 
 
 def _run(images, plan: Plan) -> list:

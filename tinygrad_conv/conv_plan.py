@@ -74,7 +74,7 @@ class Plan:
     """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
 
     __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "kernel_size", "literal_dx_size", "n", "o", "out_hw", "pads",
-                 "phase_hw", "span", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
+                 "phase_hw", "phase_size", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
 
     def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
         _check_shapes(x, w, b)
@@ -96,7 +96,7 @@ class Plan:
                             for a in (0, 1))
         self.y_shape, self.phase_hw = (self.n, self.o)[4 - len(x):] + self.out_hw, phase_shape(self.xp_shape[2:], self.stride)
         self.kernel_size = self.c * kh * kw
-        self.span = (self.out_hw[0] - 1) * self.phase_hw[1] + self.out_hw[1]  # see im2col.widen
+        self.phase_size = self.phase_hw[0] * self.phase_hw[1]
         self.literal_dx_size = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3]  # its im2col elements
         self.gemm_flops = 2 * self.n * self.o * self.c * kh * kw * self.out_hw[0] * self.out_hw[1]
 

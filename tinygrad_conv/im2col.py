@@ -99,13 +99,15 @@ def release_buffers() -> None:
 
 
 def row_padded(role: str, n: int, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
-    """n uninitialised (rows, cols) matrices whose rows lie a few cache lines more than ``cols`` apart.
+    """n uninitialised (rows, cols) matrices, with a few spare cache lines per row where the row is a multiple of 4 KiB.
 
     A row stride that is a multiple of 4 KiB (every conv whose H'*W' is a multiple of 1024
     elements) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
-    up to 4x slower; 3 spare cache lines per row break that alignment.
+    up to 4x slower; 3 spare cache lines per row break that alignment. Other rows are left
+    unpadded, so each of the n matrices is contiguous.
     """
-    return reusable(role, (n, rows, cols + 192 // np.dtype(dtype).itemsize), dtype)[:, :, :cols]
+    spare = 192 // np.dtype(dtype).itemsize if (cols * np.dtype(dtype).itemsize) % 4096 == 0 else 0
+    return reusable(role, (n, rows, cols + spare), dtype)[:, :, :cols]
 
 
 def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
@@ -145,49 +147,44 @@ def phase_shape(xp_hw: Pair, stride: Pair) -> Pair:
 
 
 def widen(g: np.ndarray, out_hw: Pair, out: np.ndarray) -> np.ndarray:
-    """Copy (N, O, H'*W') errors into ``out`` (N, O, H', Wq), rows padded with zeros to Wq >= W'.
-
-    Returns the (N, O, span) view that holds every error, span = (H'-1)*Wq + W': the
-    trailing zeros of the last row are left off, so no GEMM multiplies them.
-    """
+    """Copy (N, O, H'*W') errors into the top-left of ``out`` (N, O, Hq, Wq), zeros elsewhere; as (N, O, Hq*Wq)."""
     ho, wo = out_hw
-    out[:, :, :, wo:] = 0
-    out[:, :, :, :wo] = g.reshape(out.shape[:2] + (ho, wo))
-    return out.reshape(out.shape[0], out.shape[1], -1)[:, :, : (ho - 1) * out.shape[3] + wo]
+    out[:, :, ho:] = 0
+    out[:, :, :ho, wo:] = 0
+    out[:, :, :ho, :wo] = g.reshape(out.shape[:2] + (ho, wo))
+    return out.reshape(out.shape[0], out.shape[1], -1)
 
 
 def col2im_wide(dcols: np.ndarray, dxp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
                 phases: np.ndarray | None = None) -> np.ndarray:
-    """:func:`col2im` for patch gradients (N, kh*kw*C, span) (tap-major rows) computed from :func:`widen`'s errors.
+    """:func:`col2im` for patch gradients (N, kh*kw*C, Hq*Wq) (tap-major rows) computed from :func:`widen`'s errors.
 
     The input grid splits into its stride phases, each Hq x Wq (:func:`phase_shape`; for
     stride 1 the grid itself), and tap (i, j) lands in one phase at a fixed offset. Each
-    tap's (C, span) patch gradients are laid out like that phase's (C, Hq*Wq) planes with
-    rows Wq long, so the whole tap is one add of a long contiguous run per image and
-    channel, shifted by the offset: what spills past a row is one of the zeros that
-    :func:`widen` put at the end of each error row. The phases (``phases``, (N', sh, sw, C, Hq, Wq)
-    scratch with N' >= N; ``dxp`` itself for stride 1) are then copied into ``dxp``
-    (N, C, Hp, Wp, C-contiguous), which they overwrite.
+    tap's (C, Hq*Wq) patch gradients are laid out like that phase's (C, Hq*Wq) planes, so
+    the whole tap is one add of a long contiguous run per image, shifted by the offset:
+    what spills past a row or plane is one of the zeros that :func:`widen` put around the
+    errors. The phases (``phases``, (N', sh, sw, C, Hq, Wq) scratch with N' >= N; ``dxp`` itself
+    for stride 1) are then copied into ``dxp`` (N, C, Hp, Wp, C-contiguous), which they overwrite.
     """
     n, c, hp, wp = dxp.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     hq, wq = phase_shape((hp, wp), stride)
-    span, phases = dcols.shape[-1], None if phases is None else phases[:n]
-    target = dxp.reshape(n, 1, 1, c, hq * wq) if (sh, sw) == (1, 1) else phases.reshape(n, sh, sw, c, hq * wq)
-    taps, started = dcols.reshape(n, kh * kw, c, span), set()
+    size, phases = c * hq * wq, None if phases is None else phases[:n]
+    target = dxp.reshape(n, 1, 1, size) if (sh, sw) == (1, 1) else phases.reshape(n, sh, sw, size)
+    taps, started = dcols.reshape(n, kh * kw, size), set()
     for i in range(kh):
         r, a = divmod(i * dh, sh)
         for j in range(kw):
             q, b = divmod(j * dw, sw)
             start, tap = r * wq + q, taps[:, i * kw + j]
-            run = target[:, a, b, :, start : start + span]
-            if (a, b) in started:
-                np.add(run, tap, out=run)
-                continue
-            started.add((a, b))
-            target[:, a, b, :, :start] = 0
-            target[:, a, b, :, start + span :] = 0
-            run[...] = tap
+            if (a, b) not in started:
+                started.add((a, b))
+                if start == 0:
+                    target[:, a, b] = tap
+                    continue
+                target[:, a, b] = 0
+            np.add(target[:, a, b, start:], tap[:, : size - start], out=target[:, a, b, start:])
     for a in range(sh if phases is not None and (sh, sw) != (1, 1) else 0):
         for b in range(sw):
             if (a, b) not in started:
