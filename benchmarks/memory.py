@@ -2,7 +2,7 @@
 
     python benchmarks/memory.py c        # one of b, c, d, e, f; each run is a fresh process
 
-The tensors are x, dx, w, dw, y, the seed g and the copy of it that ``backward(g)`` makes.
+The tensors are x, dx, w, dw, y and the seed g (``backward(g)`` does not copy g).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main(name: str) -> None:
     n, c = shape.x[:2]
     kh, kw = shape.w[2:]
     cols = c * kh * kw * n * y.shape[2] * y.shape[3] * 4
-    tensors = 2 * x.data.nbytes + 2 * w.data.nbytes + y.data.nbytes + 2 * g.nbytes
+    tensors = 2 * x.data.nbytes + 2 * w.data.nbytes + y.data.nbytes + g.nbytes
     mib = 2**20
     print(f"{name}: im2col {cols / mib:.1f} MiB, tensors {tensors / mib:.1f} MiB, peak {peak / mib:.1f} MiB, "
           f"(peak - tensors) / im2col = {(peak - tensors) / cols:.2f}")

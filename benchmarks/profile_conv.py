@@ -85,6 +85,8 @@ def main() -> None:
                 gemm += total * stats.unit
             else:
                 other += total * stats.unit
+    if gemm == 0:
+        sys.exit("no GEMM line was timed: this shape takes the one-image route, which has no per-block loop")
     per = 1e3 / args.reps
     flops = shape.flops() / 2  # the three GEMMs of half the batch
     print(f"shape {shape.name} {args.dtype}, one core, {half[0]} images: per fwd+bwd, GEMM lines {gemm * per:.2f} ms "

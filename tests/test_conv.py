@@ -7,7 +7,7 @@ import pytest
 from naive import loop_conv2d, loop_conv2d_grads
 
 import tinygrad_conv as tc
-from tinygrad_conv.conv import as_pair, resolve_padding
+from tinygrad_conv.conv_plan import as_pair, resolve_padding
 
 # (x shape, weight shape, stride, padding, dilation); several strides do not divide.
 CASES = [

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from naive import loop_conv2d, loop_conv2d_grads
 
 import tinygrad_conv as tc
-from tinygrad_conv import conv
+from tinygrad_conv import conv, conv_plan
 from tinygrad_conv.im2col import col2im, col2im_wide, im2col, out_size, phase_shape, widen
 
 ROUTES = {  # (LITERAL_DX_MAX, CHUNK, SPLIT_MIN_FLOPS)
@@ -37,7 +37,7 @@ def conv_cases(draw, symmetric: bool = False):
     dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     if draw(st.booleans()):
         stride, argument = (1, 1), "same"
-        padding = conv.resolve_padding("same", (kh, kw), (1, 1), (dh, dw))
+        padding = conv_plan.resolve_padding("same", (kh, kw), (1, 1), (dh, dw))
     else:
         stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
         padding = tuple(draw(st.integers(0, 2)) for _ in range(4))
@@ -82,18 +82,50 @@ def test_every_backward_route_through_the_engine(route, case):
     dx, dw, _ = loop_conv2d_grads(x, w, g, stride, padding, dilation)
     saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
     conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
-    conv._plans.clear()
+    conv_plan._plans.clear()
     try:
         xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
         out = tc.conv2d(xt, wt, bt, stride=stride, padding=argument, dilation=dilation)
         out.backward(g)
     finally:
         conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
-        conv._plans.clear()
+        conv_plan._plans.clear()
     np.testing.assert_allclose(out.data, y + b[:, None, None], rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(xt.grad, dx, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(wt.grad, dw, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(bt.grad, g.sum(axis=(0, 2, 3)), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("wants", [(True, False), (False, True)], ids=["only_dw", "only_dx"])
+@settings(max_examples=25, deadline=None)
+@given(case=conv_cases(symmetric=True))
+def test_every_route_with_nan_filled_scratch_and_one_gradient_wanted(route, wants, case):
+    """Every scratch element is written before it is read, also when only dw (a first layer) or only dx is wanted."""
+    from tinygrad_conv import im2col
+
+    def poisoned(role, shape, dtype, zeroed=False):
+        return np.zeros(shape, dtype) if zeroed else np.full(shape, np.nan, dtype)
+
+    x, w, g, _ = _arrays(case)
+    _, _, stride, padding, dilation, _, argument = case
+    dx, dw, _ = loop_conv2d_grads(x, w, g, stride, padding, dilation)
+    xt, wt = tc.Tensor(x, requires_grad=wants[1]), tc.Tensor(w, requires_grad=wants[0])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "reusable", poisoned)
+        patch.setattr(conv, "reusable", poisoned)
+        patch.setattr(conv, "LITERAL_DX_MAX", ROUTES[route][0])
+        patch.setattr(conv, "CHUNK", ROUTES[route][1])
+        patch.setattr(conv, "SPLIT_MIN_FLOPS", ROUTES[route][2])
+        conv_plan._plans.clear()
+        tc.conv2d(xt, wt, stride=stride, padding=argument, dilation=dilation).backward(g)
+    conv_plan._plans.clear()
+    if wants[0]:
+        np.testing.assert_allclose(wt.grad, dw, rtol=1e-10, atol=1e-10)
+        assert xt.grad is None
+    else:
+        np.testing.assert_allclose(xt.grad, dx, rtol=1e-10, atol=1e-10)
+        assert wt.grad is None
 
 
 @settings(max_examples=40, deadline=None)
@@ -136,14 +168,14 @@ def test_float32_stays_float32(ndim, route):
     b = rng.standard_normal(4 if ndim > 2 else ()).astype(np.float32)
     saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
     conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
-    conv._plans.clear()
+    conv_plan._plans.clear()
     try:
         xt, wt, bt = (tc.Tensor(a, requires_grad=True) for a in (x, w, b))
         out = tc.conv2d(xt, wt, bt, stride=2, padding=1)
         out.sum_of_squares().backward()
     finally:
         conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
-        conv._plans.clear()
+        conv_plan._plans.clear()
     assert out.dtype == np.float32
     assert xt.grad.dtype == wt.grad.dtype == bt.grad.dtype == np.float32
     x64 = tc.Tensor(x.astype(np.float64), requires_grad=True)
@@ -160,13 +192,13 @@ def test_mixed_dtypes_give_each_input_its_own_dtype_and_the_right_gradient(route
     g = rng.standard_normal((4, 5, 5, 4))
     saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
     conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
-    conv._plans.clear()
+    conv_plan._plans.clear()
     try:
         xt, wt = tc.Tensor(x.astype(dtypes[0]), requires_grad=True), tc.Tensor(w.astype(dtypes[1]), requires_grad=True)
         tc.conv2d(xt, wt, stride=2, padding=1).backward(g)
     finally:
         conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
-        conv._plans.clear()
+        conv_plan._plans.clear()
     dx, dw, _ = conv.conv2d_backward_literal(xt.data.astype(np.float64), wt.data.astype(np.float64), g, (2, 2),
                                              (1, 1, 1, 1), (1, 1))
     assert (xt.grad.dtype, wt.grad.dtype) == dtypes
@@ -176,13 +208,17 @@ def test_mixed_dtypes_give_each_input_its_own_dtype_and_the_right_gradient(route
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("padding", [0, 1])
-def test_a_padded_plane_of_4_kib_multiples_takes_its_own_patch_gradient_buffer(dtype, padding):
+def test_a_padded_plane_of_4_kib_multiples_takes_its_own_patch_gradient_buffer(monkeypatch, dtype, padding):
     """Rows a multiple of 4 KiB get spare cache lines, so the patch gradients cannot share the block then."""
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((3, 2, 32 - 2 * padding, 32 - 2 * padding)), rng.standard_normal((4, 2, 3, 3))
     g = rng.standard_normal((3, 4, 30, 30))
+    roles = []
+    reusable = conv.reusable
+    monkeypatch.setattr(conv, "reusable", lambda role, *args, **kwargs: roles.append(role) or reusable(role, *args, **kwargs))
     xt, wt = tc.Tensor(x.astype(dtype), requires_grad=True), tc.Tensor(w.astype(dtype), requires_grad=True)
     tc.conv2d(xt, wt, padding=padding).backward(g.astype(dtype))
+    assert any(role.startswith("dc") for role in roles), "the patch gradients should have had their own buffer"
     pads = (padding,) * 4
     dx, dw, _ = conv.conv2d_backward_literal(x, w, g, (1, 1), pads, (1, 1))
     np.testing.assert_allclose(xt.grad, dx, rtol=1e-4, atol=1e-4)
@@ -244,7 +280,7 @@ def test_pooled_buffers_never_overwrite_live_outputs_or_saved_graphs(route):
     w = rng.standard_normal((4, 2, 3, 3))
     saved = conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS
     conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = ROUTES[route]
-    conv._plans.clear()
+    conv_plan._plans.clear()
     try:
         ts = [tc.Tensor(x, requires_grad=True) for x in xs]
         wt = tc.Tensor(w, requires_grad=True)
@@ -256,7 +292,7 @@ def test_pooled_buffers_never_overwrite_live_outputs_or_saved_graphs(route):
         grads = [t.grad.copy() for t in ts]
     finally:
         conv.LITERAL_DX_MAX, conv.CHUNK, conv.SPLIT_MIN_FLOPS = saved
-        conv._plans.clear()
+        conv_plan._plans.clear()
     np.testing.assert_array_equal(outs[0].data, first)
     np.testing.assert_allclose(again.data, first, rtol=1e-12)
     for x, grad, out in zip(xs, grads, outs):
@@ -299,13 +335,24 @@ def test_split_images_returns_parts_in_image_order_whichever_part_the_caller_run
         assert cores.split_images(lambda lo, hi: (lo, hi), 9) == expected
 
 
-def test_split_images_restores_the_callers_affinity():
+def test_split_images_restores_the_callers_affinity_even_when_the_work_fails(monkeypatch):
+    import contextlib
     import os
+    from types import SimpleNamespace
 
     from tinygrad_conv import cores
 
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no CPU affinity on this platform")
+    blas = SimpleNamespace(lib_controllers=[SimpleNamespace(num_threads=2)], limit=lambda limits: contextlib.nullcontext())
+    monkeypatch.setitem(cores._state, "blas", blas)
     before = os.sched_getaffinity(0)
     cores.split_images(lambda lo, hi: None, 4)
+    assert os.sched_getaffinity(0) == before
+
+    def fails(lo, hi):
+        raise ValueError("in the work")
+
+    with pytest.raises(ValueError, match="in the work"):
+        cores.split_images(fails, 4)
     assert os.sched_getaffinity(0) == before

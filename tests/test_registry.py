@@ -129,9 +129,8 @@ def test_no_op_writes_into_the_gradient_it_is_given(name):
     for sample in op.samples(np.random.default_rng(4)):
         out = op(*sample_tensors(sample), **{**op.defaults, **sample.attrs})
         g = np.random.default_rng(5).standard_normal(out.shape).astype(out.dtype)
-        before = g.copy()
+        g.flags.writeable = False  # any write into it raises
         out.backward(g)
-        np.testing.assert_array_equal(g, before, err_msg=name)
 
 
 def test_backward_leaves_no_alias_of_the_seed_in_a_grad():

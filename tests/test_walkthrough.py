@@ -5,7 +5,8 @@ import pytest
 from naive import loop_conv2d_grads
 
 import tinygrad_conv as tc
-from tinygrad_conv.conv import as_pair, conv2d_backward_literal, resolve_padding
+from tinygrad_conv.conv import conv2d_backward_literal
+from tinygrad_conv.conv_plan import as_pair, resolve_padding
 
 CASES = [
     # x shape, w shape, stride, padding, dilation

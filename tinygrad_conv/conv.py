@@ -30,10 +30,12 @@ summed over the batch (the batch plays the role of channels).
 
 Bias gradient. ``db[o] = sum_{n, u, v} g[n, o, u, v]``: the sum of the error.
 
-``conv2d_backward_literal`` is that algorithm, step by step. The engine's vjp runs the
-equivalent ``conv2d_backward_fast``, built on the im2col matrix ``cols`` of ``xp``:
+``conv2d_backward_literal`` is that algorithm, step by step. The engine's vjp runs an
+equivalent fast route (``conv2d_backward_fast`` calls it too), built on the im2col
+matrix ``cols`` of ``xp``:
 
-- kernel gradient: the sum over (n, u) above is a GEMM, ``g (O, N*H'*W') @ cols.T``;
+- kernel gradient: the sum over (n, u) above is a GEMM, ``g (O, N*H'*W') @ cols.T``
+  (run per image and transposed, ``cols_n @ g_n.T``);
 - input gradient: ``dcols = w.T @ g`` gives every product ``w[i] * g[u]``, and col2im adds
   each one at ``t = u*s + i*d``, the same sum as the correlation above, without multiplying
   the (s^2-1)/s^2 inserted zeros. For tiny inputs, where each numpy call costs more than
@@ -41,13 +43,15 @@ equivalent ``conv2d_backward_fast``, built on the im2col matrix ``cols`` of ``xp
   one im2col and one GEMM (fewer calls than col2im's k*k slab adds);
 - bias gradient: a sum over the error.
 
-Both directions run a few images at a time (``CHUNK``), never the whole im2col matrix:
-the forward pads a block of images, copies their patches into a per-core block that stays
-in cache and multiplies each image's columns straight into its NCHW slice. It saves only
-the padded input. The backward copies the same block of patches again (cheaper than
-reading a saved im2col matrix, C*kh*kw times the input, back from memory) for the kernel
-gradient, then reuses that block's memory for the patch gradients ``dcols``. So the peak
-memory above the tensors is the padded input, its gradient and a few blocks per core.
+Both directions run a few images at a time (``CHUNK``), never on the whole im2col matrix
+(a single image keeps its small im2col matrix instead): the forward pads a block of
+images, copies their patches into a per-core block that stays in cache and multiplies
+each image's columns straight into its NCHW slice. It saves only the padded input. The
+backward copies the same block of patches again (cheaper than reading a saved im2col
+matrix, C*kh*kw times the input, back from memory) for the kernel gradient, then reuses
+that block's memory for the patch gradients ``dcols`` (when their dtypes agree and its
+rows are a phase grid apart). So the peak memory above the tensors is the padded input,
+its gradient and a few blocks per core.
 
 The tests check both paths against each other, against a direct loop and against PyTorch.
 """
@@ -58,14 +62,14 @@ from typing import Any
 
 import numpy as np
 
-from .conv_plan import Padding4, Pair, Plan, _plans, as_pair, make_plan, output_size, resolve_padding  # noqa: F401
+from .conv_plan import Padding4, Pair, Plan, make_plan
 from .cores import split_images
 from .im2col import col2im_wide, im2col, out_size, reusable, row_padded, widen, windows
 from .registry import Sample, register_op
 from .tensor import Tensor, apply
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
-CHUNK = 1 << 18  # im2col elements per block of images (1 MiB in float32): a block stays in L2
+CHUNK = 1 << 18  # im2col elements per block of images (about 1 MiB in float32): a block stays in cache
 SPLIT_MIN_FLOPS = 1e7  # GEMM flops per direction above which the images are split across the cores
 
 
@@ -196,13 +200,13 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
 
         def images(lo: int, hi: int) -> np.ndarray | None:  # dw transposed over these images
             part, m, dtype = None, min(step, hi - lo), np.result_type(w, g)
-            # the forward's block: patches for dw, then, in the same memory, patch gradients for dx
-            block_buffer = _block_scratch(lo, m, plan, dtype if cols is not None else xp.dtype)
-            scratch = block_buffer[:, :k, :per_image]
+            block = _block_scratch(lo, m, plan, dtype if xp is None else xp.dtype)  # the forward's
+            scratch = block[:, :k, :per_image]  # the patches for dw, then in the same memory the patch gradients
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
                 g_wide = reusable(f"gw{lo}", (m, o, hq, wq), dtype)
-                dcols = block_buffer[:, :k] if block_buffer.dtype == dtype else _block_scratch(lo, m, plan, dtype)[:, :k]
-                if dcols.strides[1] != plan.phase_size * dcols.itemsize:  # col2im_wide: rows exactly a phase grid apart
+                if block.dtype == dtype and block.strides[1] == plan.phase_size * block.itemsize:
+                    dcols = block[:, :k]
+                else:  # another dtype, or rows padded off 4 KiB: col2im_wide needs rows a phase grid apart
                     dcols = reusable(f"dc{lo}", (m, k, plan.phase_size), dtype)
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
@@ -210,12 +214,12 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                 g_block = g3[n0:n1]  # (images, O, H'*W'): one GEMM per image, no transposed copy
                 if needs_grad[1]:  # dw transposed, (C*kh*kw, O): OpenBLAS runs this orientation faster
                     if cols is None:
-                        block = scratch[: n1 - n0]
-                        block.reshape(view[n0:n1].shape)[...] = view[n0:n1]
+                        patches = scratch[: n1 - n0]
+                        patches.reshape(view[n0:n1].shape)[...] = view[n0:n1]
                     else:
-                        block = cols[n0:n1]
-                    gemm = np.matmul(block, g_block.transpose(0, 2, 1)).sum(0)
-                    part = gemm if part is None else np.add(part, gemm, out=part)
+                        patches = cols[n0:n1]
+                    products = np.matmul(patches, g_block.transpose(0, 2, 1))  # (images, C*kh*kw, O)
+                    part = products.sum(0) if part is None else np.add(part, products.sum(0), out=part)
                 if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
                     errors = widen(g_block, plan.out_hw, g_wide[: n1 - n0])
                     dc = np.matmul(w_taps, errors, out=dcols[: n1 - n0])
@@ -236,13 +240,13 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
     return dx, None if dw is None else dw.T.reshape(plan.w_shape), db
 
 
-def _block_scratch(lo: int, images: int, plan: Plan, dtype: np.dtype) -> np.ndarray:
-    """The per-core block: (images, C*kh*kw + 1, width), room for the patches (and a bias row) or the patch gradients.
+def _block_scratch(lo: int, count: int, plan: Plan, dtype: np.dtype) -> np.ndarray:
+    """The block of the core whose images start at ``lo``: (count, C*kh*kw + 1, Hq*Wq).
 
-    The width is the longer of H'*W' and the phase grid Hq*Wq, so that a stride-1 conv's
-    patch gradients (rows a whole padded plane long, for ``col2im_wide``) fit in it.
+    Room for ``count`` images' patches (and a row of ones for the bias) or their patch
+    gradients, whose rows are a whole phase grid long for ``col2im_wide`` (Hq*Wq >= H'*W').
     """
-    return row_padded(f"block{lo}", images, plan.kernel_size + 1, max(plan.out_hw[0] * plan.out_hw[1], plan.phase_size), dtype)
+    return row_padded(f"block{lo}", count, plan.kernel_size + 1, plan.phase_size, dtype)
 
 
 def _run(images, plan: Plan) -> list:

@@ -71,7 +71,7 @@ def _check_shapes(x: tuple, w: tuple, b: tuple | None) -> None:
 
 
 class Plan:
-    """The checked geometry of one conv2d call: shapes, padding, output size, backward route."""
+    """The checked geometry of one conv2d call: shapes, padding, output size, stride phases."""
 
     __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "kernel_size", "literal_dx_size", "n", "o", "out_hw", "pads",
                  "phase_hw", "phase_size", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")

@@ -122,7 +122,10 @@ def split_images(work: Callable[[int, int], Any], n: int) -> list[Any]:
                     wait(futures)  # never leave a worker writing after an error here
         finally:
             if affinity is not None:
-                os.sched_setaffinity(0, affinity)
+                try:
+                    os.sched_setaffinity(0, affinity)
+                except OSError:  # the allowed cores changed meanwhile: keep what the system allows now
+                    pass
         results = [f.result() for f in futures]
         return results[:mine] + [own] + results[mine:]
     finally:

@@ -101,8 +101,8 @@ def release_buffers() -> None:
 def row_padded(role: str, n: int, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
     """n uninitialised (rows, cols) matrices, with a few spare cache lines per row where the row is a multiple of 4 KiB.
 
-    A row stride that is a multiple of 4 KiB (every conv whose H'*W' is a multiple of 1024
-    elements) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
+    A row stride that is a multiple of 4 KiB (1024 float32 or 512 float64 elements, e.g. a
+    32 x 32 plane) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
     up to 4x slower; 3 spare cache lines per row break that alignment. Other rows are left
     unpadded, so each of the n matrices is contiguous.
     """
@@ -138,7 +138,6 @@ def col2im(dcols: np.ndarray, xp_shape: tuple, kernel: Pair, stride: Pair, dilat
         for j in range(kw):
             target[:, :, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += taps[..., i, j]
     return dxp
-
 
 
 def phase_shape(xp_hw: Pair, stride: Pair) -> Pair:

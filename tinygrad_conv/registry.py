@@ -9,7 +9,8 @@ inputs, the defaults of its attributes, and sample inputs for the gradient check
   engine, so in-place edits of ``tensor.data`` after the forward cannot corrupt a gradient.
 - ``vjp(grad, saved, needs_grad, **attrs) -> tuple`` returns one gradient per input
   (an array, or None where ``needs_grad[i]`` is False). A gradient may have a
-  broadcast shape: the engine sums it back to the input's shape.
+  broadcast shape: the engine sums it back to the input's shape. It must not write
+  into ``grad``: that may be the array the caller passed to ``backward``.
 - ``samples(rng) -> list[Sample]`` gives small inputs on which every op is gradchecked.
 """
 

@@ -53,6 +53,7 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
     """Convert array-like ``data`` to a floating ndarray, or raise TypeError naming ``name``.
 
     A floating array keeps its dtype; ints, bools, Python scalars and lists become float64.
+    With ``copy=False`` an ndarray that needs no conversion is returned as it is, not copied.
     """
     if isinstance(data, Tensor):
         data = data.data

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .conv import as_pair, conv2d, conv2d_backward_stages, resolve_padding
+from .conv import conv2d, conv2d_backward_stages
+from .conv_plan import as_pair, resolve_padding
 from .tensor import Tensor, no_grad, to_float_array
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import integer, pair, shape_of
-from ..conv import conv2d, resolve_padding
+from ..conv import conv2d
+from ..conv_plan import resolve_padding
 from ..math_ops import matmul, tanh
 from ..ops import relu, sigmoid
 from ..pool import avg_pool2d, max_pool2d, pool_arguments
