@@ -104,8 +104,8 @@ def test_every_route_with_nan_filled_scratch_and_one_gradient_wanted(route, want
     """Every scratch element is written before it is read, also when only dw (a first layer) or only dx is wanted."""
     from tinygrad_conv import im2col
 
-    def poisoned(role, shape, dtype, zeroed=False):
-        return np.zeros(shape, dtype) if zeroed else np.full(shape, np.nan, dtype)
+    def poisoned(role, shape, dtype, zeros_kept=False):  # a new buffer: zeros only where promised
+        return np.zeros(shape, dtype) if zeros_kept else np.full(shape, np.nan, dtype)
 
     x, w, g, _ = _arrays(case)
     _, _, stride, padding, dilation, _, argument = case
@@ -267,8 +267,14 @@ def test_reusable_buffers_are_handed_out_again_only_when_nobody_holds_them():
     assert not np.shares_memory(second, view)  # the view keeps the first buffer alive
     held = weakref.ref(second)
     del second
-    assert reusable("test", (3, 4), np.float64, zeroed=True) is held()
-    assert not held().any()
+    assert reusable("test", (3, 4), np.float64) is held()
+    kept = reusable("test_zeros", (3, 4), np.float64, zeros_kept=True)
+    assert not kept.any()
+    kept[0, 0] = 5.0
+    kept_id = id(kept)
+    del kept
+    again = reusable("test_zeros", (3, 4), np.float64, zeros_kept=True)
+    assert id(again) == kept_id and again[0, 0] == 5.0  # handed out as it is: its users keep the zeros
     release_buffers()
     assert held() is None
 

@@ -74,19 +74,14 @@ SPLIT_MIN_FLOPS = 1e7  # GEMM flops per direction above which the images are spl
 
 
 # --- the named pieces ----------------------------------------------------------
-def pad(x: np.ndarray, padding: Padding4, value: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
-    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all are 0 and no ``out``."""
+def pad(x: np.ndarray, padding: Padding4, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all are 0."""
     top, bottom, left, right = padding
-    h, w = x.shape[-2:]
-    if out is None:
-        if not (top or bottom or left or right):
-            return x
-        shape = x.shape[:-2] + (h + top + bottom, w + left + right)
-        out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
-    else:  # only the border needs the fill
-        out[..., :top, :] = out[..., top + h :, :] = value
-        out[..., top : top + h, :left] = out[..., top : top + h, left + w :] = value
-    out[..., top : top + h, left : left + w] = x
+    if not (top or bottom or left or right):
+        return x
+    shape = x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right)
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
+    out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
     return out
 
 
@@ -203,7 +198,7 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
             block = _block_scratch(lo, m, plan, dtype if xp is None else xp.dtype)  # the forward's
             scratch = block[:, :k, :per_image]  # the patches for dw, then in the same memory the patch gradients
             if dx_by_col2im:  # per-core scratch: errors widened to the stride phases' grid, patch gradients, phases
-                g_wide = reusable(f"gw{lo}", (m, o, hq, wq), dtype)
+                g_wide = reusable(f"gw{lo}:{plan.out_hw}", (m, o, hq, wq), dtype, zeros_kept=True)  # zero border
                 if block.dtype == dtype and block.strides[1] == plan.phase_size * block.itemsize:
                     dcols = block[:, :k]
                 else:  # another dtype, or rows padded off 4 KiB: col2im_wide needs rows a phase grid apart
@@ -221,7 +216,7 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                     products = np.matmul(patches, g_block.transpose(0, 2, 1))  # (images, C*kh*kw, O)
                     part = products.sum(0) if part is None else np.add(part, products.sum(0), out=part)
                 if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
-                    errors = widen(g_block, plan.out_hw, g_wide[: n1 - n0])
+                    errors = widen(g_block, plan.out_hw, g_wide[: n1 - n0], zero_border=False)
                     dc = np.matmul(w_taps, errors, out=dcols[: n1 - n0])
                     col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases)
             return part
@@ -263,7 +258,8 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
         y = w_mat @ cols
         return (y if b is None else y + b.reshape(-1, 1)).reshape(plan.y_shape), (None, cols[None], w, plan)
     # A few images at a time: pad them, copy their patches into a block that stays in cache, one GEMM per image.
-    xp = reusable("xp", plan.xp_shape, x.dtype)  # saved for the backward; a fresh buffer, so the engine need not copy x
+    # Saved for the backward (a buffer of its own, so the engine need not copy x); its border stays zero.
+    xp = reusable(f"xp{plan.pads}", plan.xp_shape, x.dtype, zeros_kept=True)
     view = windows(xp, plan.kernel, plan.stride, plan.dilation).transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, H', W')
     k, per_image = w_mat.shape[1], plan.out_hw[0] * plan.out_hw[1]
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
@@ -277,7 +273,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
         for n0 in range(lo, hi, step):  # one GEMM per image, straight into its NCHW slice of y
             n1 = min(hi, n0 + step)
             block = scratch[: n1 - n0]
-            pad(x4[n0:n1], plan.pads, out=xp[n0:n1])
+            crop(xp[n0:n1], plan.pads)[...] = x4[n0:n1]  # pad: the border is already zero
             block[:, :k].reshape(view[n0:n1].shape)[...] = view[n0:n1]
             np.matmul(w_b, block, out=y[n0:n1])
 

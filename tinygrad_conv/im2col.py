@@ -45,18 +45,20 @@ _FREE_REFS = _free_refs()  # measured, not assumed: CPython versions count borro
 POOLING = hasattr(sys, "getrefcount") and _held_refs() > _FREE_REFS
 
 
-def reusable(role: str, shape: tuple, dtype: np.dtype, zeroed: bool = False) -> np.ndarray:
-    """An uninitialised array like ``np.empty(shape, dtype)``, reusing one that nobody holds any more.
+def reusable(role: str, shape: tuple, dtype: np.dtype, zeros_kept: bool = False) -> np.ndarray:
+    """An array like ``np.empty(shape, dtype)``, reusing one that nobody holds any more.
 
     Allocating a fresh multi-MiB array costs a page fault per 4 KiB on first touch (the
     allocator hands big blocks back to the OS when they are freed): on the project's KVM
     machine that was most of the time of a small conv. The pool keeps the last few arrays of
     each (role, shape, dtype) and hands one out again only when its reference count shows
     that no tensor, saved graph or view holds it any more (a view keeps its base alive).
-    ``zeroed`` fills it with zeros (cheaper than the page faults of ``np.zeros``).
+    With ``zeros_kept`` a new array starts as zeros and a reused one is handed out as it is:
+    for a role whose users all write the same region (the inside of a padded grid, say),
+    the rest stays zero from one use to the next and is never filled again.
     """
     if not POOLING:
-        return np.zeros(shape, dtype) if zeroed else np.empty(shape, dtype)
+        return np.zeros(shape, dtype) if zeros_kept else np.empty(shape, dtype)
     key = (role, shape, np.dtype(dtype))
     with _pool_lock:
         bufs = _pool.setdefault(key, [])
@@ -64,12 +66,10 @@ def reusable(role: str, shape: tuple, dtype: np.dtype, zeroed: bool = False) -> 
             if sys.getrefcount(buf) <= _FREE_REFS:
                 break
         else:
-            buf = np.empty(shape, dtype)
+            buf = np.zeros(shape, dtype) if zeros_kept else np.empty(shape, dtype)
             if len(bufs) >= POOL_PER_KEY:
                 bufs.pop(0)
             bufs.append(buf)
-    if zeroed:
-        buf.fill(0)
     return buf
 
 
@@ -145,11 +145,15 @@ def phase_shape(xp_hw: Pair, stride: Pair) -> Pair:
     return -(-xp_hw[0] // stride[0]), -(-xp_hw[1] // stride[1])
 
 
-def widen(g: np.ndarray, out_hw: Pair, out: np.ndarray) -> np.ndarray:
-    """Copy (N, O, H'*W') errors into the top-left of ``out`` (N, O, Hq, Wq), zeros elsewhere; as (N, O, Hq*Wq)."""
+def widen(g: np.ndarray, out_hw: Pair, out: np.ndarray, zero_border: bool = True) -> np.ndarray:
+    """Copy (N, O, H'*W') errors into the top-left of ``out`` (N, O, Hq, Wq), zeros elsewhere; as (N, O, Hq*Wq).
+
+    ``zero_border=False`` skips zeroing the rest, for an ``out`` whose border is known to be zero.
+    """
     ho, wo = out_hw
-    out[:, :, ho:] = 0
-    out[:, :, :ho, wo:] = 0
+    if zero_border:
+        out[:, :, ho:] = 0
+        out[:, :, :ho, wo:] = 0
     out[:, :, :ho, :wo] = g.reshape(out.shape[:2] + (ho, wo))
     return out.reshape(out.shape[0], out.shape[1], -1)
 
