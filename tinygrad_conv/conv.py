@@ -202,7 +202,7 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                 if block.dtype == dtype and block.strides[1] == plan.phase_size * block.itemsize:
                     dcols = block[:, :k]
                 else:  # another dtype, or rows padded off 4 KiB: col2im_wide needs rows a phase grid apart
-                    dcols = reusable(f"dc{lo}", (m, k, plan.phase_size), dtype)
+                    dcols = reusable(f"dc{lo}:{plan.out_hw}", (m, k, plan.phase_size), dtype, zeros_kept=True)
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
@@ -217,7 +217,8 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                     part = products.sum(0) if part is None else np.add(part, products.sum(0), out=part)
                 if dx_by_col2im:  # patch gradients in the widened layout, then one contiguous add per tap
                     errors = widen(g_block, plan.out_hw, g_wide[: n1 - n0], zero_border=False)
-                    dc = np.matmul(w_taps, errors, out=dcols[: n1 - n0])
+                    dc = dcols[: n1 - n0]  # its columns past the span stay zero: nothing ever writes them
+                    np.matmul(w_taps, errors[:, :, : plan.span], out=dc[:, :, : plan.span])
                     col2im_wide(dc, dxp[n0:n1], plan.kernel, plan.stride, plan.dilation, phases)
             return part
 
@@ -240,8 +241,10 @@ def _block_scratch(lo: int, count: int, plan: Plan, dtype: np.dtype) -> np.ndarr
 
     Room for ``count`` images' patches (and a row of ones for the bias) or their patch
     gradients, whose rows are a whole phase grid long for ``col2im_wide`` (Hq*Wq >= H'*W').
+    Both write only a row's first ``plan.span`` columns (H'*W' <= span), so the rest, zero
+    when the block is made, stays zero: the patch gradients' GEMM skips those columns.
     """
-    return row_padded(f"block{lo}", count, plan.kernel_size + 1, plan.phase_size, dtype)
+    return row_padded(f"block{lo}:{plan.out_hw}", count, plan.kernel_size + 1, plan.phase_size, dtype, zeros_kept=True)
 
 
 def _run(images, plan: Plan) -> list:

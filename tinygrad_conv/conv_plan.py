@@ -74,7 +74,7 @@ class Plan:
     """The checked geometry of one conv2d call: shapes, padding, output size, stride phases."""
 
     __slots__ = ("b_shape", "c", "dilation", "gemm_flops", "kernel", "kernel_size", "literal_dx_size", "n", "o", "out_hw", "pads",
-                 "phase_hw", "phase_size", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
+                 "phase_hw", "phase_size", "span", "stride", "w_shape", "x4_shape", "x_shape", "xp_shape", "y_shape")
 
     def __init__(self, x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any):
         _check_shapes(x, w, b)
@@ -97,6 +97,7 @@ class Plan:
         self.y_shape, self.phase_hw = (self.n, self.o)[4 - len(x):] + self.out_hw, phase_shape(self.xp_shape[2:], self.stride)
         self.kernel_size = self.c * kh * kw
         self.phase_size = self.phase_hw[0] * self.phase_hw[1]
+        self.span = (self.out_hw[0] - 1) * self.phase_hw[1] + self.out_hw[1]  # of a phase grid, up to the last error
         self.literal_dx_size = self.n * self.o * kh * kw * self.xp_shape[2] * self.xp_shape[3]  # its im2col elements
         self.gemm_flops = 2 * self.n * self.o * self.c * kh * kw * self.out_hw[0] * self.out_hw[1]
 

@@ -98,16 +98,16 @@ def release_buffers() -> None:
         _pool.clear()
 
 
-def row_padded(role: str, n: int, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+def row_padded(role: str, n: int, rows: int, cols: int, dtype: np.dtype, zeros_kept: bool = False) -> np.ndarray:
     """n uninitialised (rows, cols) matrices, with a few spare cache lines per row where the row is a multiple of 4 KiB.
 
     A row stride that is a multiple of 4 KiB (1024 float32 or 512 float64 elements, e.g. a
     32 x 32 plane) maps all rows of a GEMM panel onto the same cache sets, and the GEMM then runs
     up to 4x slower; 3 spare cache lines per row break that alignment. Other rows are left
-    unpadded, so each of the n matrices is contiguous.
+    unpadded, so each of the n matrices is contiguous. ``zeros_kept`` as for :func:`reusable`.
     """
     spare = 192 // np.dtype(dtype).itemsize if (cols * np.dtype(dtype).itemsize) % 4096 == 0 else 0
-    return reusable(role, (n, rows, cols + spare), dtype)[:, :, :cols]
+    return reusable(role, (n, rows, cols + spare), dtype, zeros_kept)[:, :, :cols]
 
 
 def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
