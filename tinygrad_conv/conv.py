@@ -188,7 +188,9 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
     dx_by_col2im = needs_grad[0] and not literal_dx
     dxp = reusable("dxp", plan.xp_shape, np.result_type(w, g)) if dx_by_col2im else None  # col2im overwrites it
     dw, k = None, w_mat.shape[1]
-    if dx_by_col2im or needs_grad[1]:
+    if cols is not None and not dx_by_col2im:  # one small image: dw is one GEMM on its saved im2col matrix
+        dw = cols[0] @ g3[0].T if needs_grad[1] else None
+    elif dx_by_col2im or needs_grad[1]:
         step, (hq, wq) = max(1, CHUNK // (k * per_image)), plan.phase_hw
         w_taps = w_mat.reshape(o, plan.c, -1).transpose(2, 1, 0).reshape(k, o)  # rows in (i, j, c) order
         view = None if cols is not None else windows(xp, plan.kernel, plan.stride, plan.dilation).transpose(3, 0, 1, 2, 4, 5)
