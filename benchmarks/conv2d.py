@@ -11,12 +11,19 @@ medians over rounds. One fwd+bwd computes the output, the input gradient and the
 gradient (and the bias gradient where there is a bias). GFLOP/s counts
 3 * 2*N*O*C*kh*kw*H'*W' per fwd+bwd. "kr" is one training step of the kernel-recovery
 demo (two convs, loss, backward, SGD step, zero_grad), autograd included.
+
+Unless ``--page-faults`` is given, glibc is told to keep freed memory (``mallopt``), so
+that no implementation pays a page fault per 4 KiB of each fresh array: torch allocates
+its outputs and gradients afresh on every call, and whether glibc then maps fresh pages
+depends on the process's history (torch's shape b float32 took 1.5 ms or 5 ms for that
+reason alone). tinygrad_conv reuses its big buffers and is barely affected.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import math
 import platform
@@ -174,6 +181,9 @@ def torch_kr(dtype: np.dtype) -> Callable[[], None]:
 
 # --- timing ----------------------------------------------------------------------
 def calls_per_round(fn: Callable[[], None], budget_s: float) -> int:
+    """How many calls fill ``budget_s``, timed after three warm-up calls (torch builds its oneDNN kernels then)."""
+    for _ in range(3):
+        fn()
     start = time.perf_counter()
     fn()
     once = time.perf_counter() - start
@@ -239,6 +249,16 @@ def _row(name: str, dtype: str, medians: dict, flops: float | None) -> dict:
     return row
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to serve big arrays from the heap and never hand freed memory back: no page faults for fresh arrays."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and bool(libc.mallopt(m_trim_threshold, 2**30))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
 def machine() -> dict:
     facts = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
              "processor": platform.processor(), "torch": None if torch is None else torch.__version__}
@@ -282,7 +302,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="smoke run: shapes a1 and kr, float64, 2 short rounds")
     parser.add_argument("--json", type=Path, help="also write the results and machine facts here")
     parser.add_argument("--threads", type=int, help="limit BLAS (via threadpoolctl) and torch to this many threads")
+    parser.add_argument("--page-faults", action="store_true",
+                        help="leave glibc's malloc as it is, so fresh arrays may cost page faults (see above)")
     args = parser.parse_args(argv)
+    kept = False if args.page_faults else keep_freed_memory()
     limits = contextlib.nullcontext()
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -295,7 +318,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         args.dtypes, args.rounds, args.budget, args.settle = ["float64"], 2, 0.01, 0.0
     with limits:
         results = run(args.shapes, args.dtypes, args.rounds, args.budget, not args.no_naive, args.settle)
-        facts = {**machine(), "threads_limit": args.threads, "rounds": args.rounds, "settle_s": args.settle}
+        facts = {**machine(), "threads_limit": args.threads, "rounds": args.rounds, "settle_s": args.settle,
+                 "freed_memory_kept": kept}
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps({"machine": facts, "results": results}, indent=1))
