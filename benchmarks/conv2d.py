@@ -12,11 +12,12 @@ gradient (and the bias gradient where there is a bias). GFLOP/s counts
 3 * 2*N*O*C*kh*kw*H'*W' per fwd+bwd. "kr" is one training step of the kernel-recovery
 demo (two convs, loss, backward, SGD step, zero_grad), autograd included.
 
-Unless ``--page-faults`` is given, glibc is told to keep freed memory (``mallopt``), so
-that no implementation pays a page fault per 4 KiB of each fresh array: torch allocates
-its outputs and gradients afresh on every call, and whether glibc then maps fresh pages
-depends on the process's history (torch's shape b float32 took 1.5 ms or 5 ms for that
-reason alone). tinygrad_conv reuses its big buffers and is barely affected.
+torch allocates its outputs and gradients afresh on every call, and glibc serves an array
+of the same size as one just freed with fresh pages again, a page fault per 4 KiB: torch's
+shape b float32 takes 5 ms so, 1.5 ms without the faults. ``--keep-freed-memory`` tells
+glibc (``mallopt``) to serve big arrays from its heap and keep freed memory instead; that
+removes the faults but can cost elsewhere (torch's shape e: 2.0 -> 2.8 ms). tinygrad_conv
+reuses its big buffers either way.
 """
 
 from __future__ import annotations
@@ -302,10 +303,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="smoke run: shapes a1 and kr, float64, 2 short rounds")
     parser.add_argument("--json", type=Path, help="also write the results and machine facts here")
     parser.add_argument("--threads", type=int, help="limit BLAS (via threadpoolctl) and torch to this many threads")
-    parser.add_argument("--page-faults", action="store_true",
-                        help="leave glibc's malloc as it is, so fresh arrays may cost page faults (see above)")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="tell glibc to keep freed memory, so that fresh arrays cost no page faults (see above)")
     args = parser.parse_args(argv)
-    kept = False if args.page_faults else keep_freed_memory()
+    kept = keep_freed_memory() if args.keep_freed_memory else False
     limits = contextlib.nullcontext()
     if args.threads:
         from threadpoolctl import threadpool_limits
