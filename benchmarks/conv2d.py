@@ -16,8 +16,8 @@ torch allocates its outputs and gradients afresh on every call, and glibc serves
 of the same size as one just freed with fresh pages again, a page fault per 4 KiB: torch's
 shape b float32 takes 5 ms so, 1.5 ms without the faults. ``--keep-freed-memory`` tells
 glibc (``mallopt``) to serve big arrays from its heap and keep freed memory instead; that
-removes the faults but can cost elsewhere (torch's shape e: 2.0 -> 2.8 ms). tinygrad_conv
-reuses its big buffers either way.
+removes the faults; torch's other shapes vary by up to 25% between runs either way.
+tinygrad_conv reuses its big buffers either way.
 """
 
 from __future__ import annotations
