@@ -225,6 +225,23 @@ def test_a_padded_plane_of_4_kib_multiples_takes_its_own_patch_gradient_buffer(m
     np.testing.assert_allclose(wt.grad, dw, rtol=1e-4, atol=1e-4)
 
 
+def test_convs_whose_blocks_have_one_shape_but_different_spans_never_share_one(monkeypatch):
+    """A 1x2 kernel on 4x5 and a 2x1 kernel on 5x4: the same block shape, but spans 19 and 16 of its rows.
+
+    The patch gradients rely on a block's columns past the span staying zero, so the two may not share a block.
+    """
+    monkeypatch.setattr(conv, "LITERAL_DX_MAX", 0)
+    rng = np.random.default_rng(3)
+    cases = [(rng.standard_normal((3, 1, 4, 5)), rng.standard_normal((2, 1, 1, 2))),
+             (rng.standard_normal((3, 1, 5, 4)), rng.standard_normal((2, 1, 2, 1)))]
+    for x, w in cases * 2:
+        g = rng.standard_normal((3, 2, 4, 4))
+        xt = tc.Tensor(x, requires_grad=True)
+        tc.conv2d(xt, w).backward(g)
+        dx, _, _ = conv.conv2d_backward_literal(x, w, g, (1, 1), (0, 0, 0, 0), (1, 1))
+        np.testing.assert_allclose(xt.grad, dx, rtol=1e-12, atol=1e-12)
+
+
 def test_cached_plan_does_not_let_bad_arguments_through():
     x, w = np.ones((5, 5)), np.ones((3, 3))
     tc.conv2d(x, w, stride=1)

@@ -204,7 +204,7 @@ def _backward(g, xp, cols, w, plan: Plan, needs_grad):
                 if block.dtype == dtype and block.strides[1] == plan.phase_size * block.itemsize:
                     dcols = block[:, :k]
                 else:  # another dtype, or rows padded off 4 KiB: col2im_wide needs rows a phase grid apart
-                    dcols = reusable(f"dc{lo}:{plan.out_hw}", (m, k, plan.phase_size), dtype, zeros_kept=True)
+                    dcols = reusable(f"dc{lo}:{plan.out_hw}:{plan.phase_hw}", (m, k, plan.phase_size), dtype, zeros_kept=True)
                 phases = reusable(f"ph{lo}", (m, *plan.stride, plan.c, hq, wq), dtype) if plan.stride != (1, 1) else None
             for n0 in range(lo, hi, step):  # a few images at a time: blocks of g and dcols stay in cache
                 n1 = min(hi, n0 + step)
@@ -244,9 +244,10 @@ def _block_scratch(lo: int, count: int, plan: Plan, dtype: np.dtype) -> np.ndarr
     Room for ``count`` images' patches (and a row of ones for the bias) or their patch
     gradients, whose rows are a whole phase grid long for ``col2im_wide`` (Hq*Wq >= H'*W').
     Both write only a row's first ``plan.span`` columns (H'*W' <= span), so the rest, zero
-    when the block is made, stays zero: the patch gradients' GEMM skips those columns.
+    when the block is made, stays zero: the patch gradients' GEMM skips those columns. The
+    role names the geometry that fixes the span, so no other conv writes there.
     """
-    return row_padded(f"block{lo}:{plan.out_hw}", count, plan.kernel_size + 1, plan.phase_size, dtype, zeros_kept=True)
+    return row_padded(f"block{lo}:{plan.out_hw}:{plan.phase_hw}", count, plan.kernel_size + 1, plan.phase_size, dtype, zeros_kept=True)
 
 
 def _run(images, plan: Plan) -> list:
