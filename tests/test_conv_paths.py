@@ -242,6 +242,14 @@ def test_convs_whose_blocks_have_one_shape_but_different_spans_never_share_one(m
         np.testing.assert_allclose(xt.grad, dx, rtol=1e-12, atol=1e-12)
 
 
+def test_a_float64_bias_with_float32_weights_is_added_in_float64_on_every_route():
+    x, w, b = np.ones((2, 1, 4, 4), np.float32), np.zeros((1, 1, 1, 1), np.float32), np.array([0.1])
+    for images in (x, x[0]):  # the block route and the one-image route
+        y = tc.conv2d(images, w, b)
+        assert y.dtype == np.float64
+        np.testing.assert_array_equal(y.data, 0.1)
+
+
 def test_cached_plan_does_not_let_bad_arguments_through():
     x, w = np.ones((5, 5)), np.ones((3, 3))
     tc.conv2d(x, w, stride=1)

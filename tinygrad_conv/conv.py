@@ -271,7 +271,7 @@ def _conv2d_forward(x, w, b, *, stride, padding, dilation):
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     y = reusable("y", (plan.n, plan.o, per_image), dtype)
     rows = k if b is None else k + 1  # a bias is one more weight column, times a row of ones in the block
-    w_b, step = w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1).astype(w.dtype)), 1), max(1, CHUNK // (k * per_image))
+    w_b, step = w_mat if b is None else np.concatenate((w_mat, b.reshape(-1, 1)), 1), max(1, CHUNK // (k * per_image))
 
     def images(lo: int, hi: int) -> None:
         scratch = _block_scratch(lo, min(step, hi - lo), plan, xp.dtype)[:, :rows, :per_image]  # (images, rows, H'*W')
