@@ -6,7 +6,7 @@ import pytest
 import tinygrad_conv as tc
 from tinygrad_conv.gradcheck import gradcheck_op
 
-NEW_OPS = ["matmul", "div", "pow", "exp", "log", "tanh", "sum", "mean", "max", "reshape", "permute", "getitem",
+NEW_OPS = ["matmul", "div", "pow", "exp", "log", "tanh", "sum", "mean", "amax", "reshape", "permute", "getitem",
            "max_pool2d", "avg_pool2d", "log_softmax", "cross_entropy", "mse_loss"]
 
 
@@ -95,11 +95,9 @@ def test_arithmetic_bad_inputs():
     with pytest.raises(ValueError, match=r"div.*\(3,\).*\(4,\)"):
         T(np.ones(3)) / T(np.ones(4))
     with pytest.raises(TypeError, match="exponent"):
-        T(np.ones(3)) ** T(np.ones(3))
-    with pytest.raises(TypeError, match="exponent"):
         tc.pow(T(np.ones(3)), "2")
-    with pytest.raises(ValueError, match="base"):
-        (-2) ** T(np.ones(3))
+    with pytest.raises(ValueError, match=r"pow.*\(3,\).*\(2,\)"):
+        T(np.ones(3)) ** T(np.ones(2))
 
 
 # --- reductions --------------------------------------------------------------------------
@@ -118,13 +116,15 @@ def test_sum_mean_closed_form(axis, keepdims):
 def test_max_grad_goes_to_one_element_per_slice():
     x = np.array([[1.0, 5.0, 5.0], [7.0, 7.0, 7.0], [0.0, -1.0, 2.0]])
     t = T(x)
-    t.max(axis=1).sum().backward()
+    values, indices = t.max(axis=1)
+    values.sum().backward()
     np.testing.assert_array_equal(t.grad, [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(indices, [1, 0, 2])
     t = T(x)
-    t.max().backward()
-    np.testing.assert_array_equal(t.grad, [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    t.max().backward()  # over everything, tied maxima share the gradient (as torch.max and amax)
+    np.testing.assert_allclose(t.grad, [[0, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0, 0, 0]])
     t = T(x)
-    out = tc.max(t, axis=0, keepdims=True)
+    out = tc.amax(t, axis=0, keepdims=True)
     assert out.shape == (1, 3)
     out.backward(np.array([[1.0, 2.0, 3.0]]))
     np.testing.assert_array_equal(t.grad, [[0, 0, 0], [1, 2, 3], [0, 0, 0]])
@@ -132,7 +132,7 @@ def test_max_grad_goes_to_one_element_per_slice():
 
 def test_max_loop_oracle_over_tuple_axes():
     x = np.random.default_rng(4).standard_normal((3, 2, 4))
-    out, (g,), r = grads(lambda t: tc.max(t, axis=(0, 2)), x)
+    out, (g,), r = grads(lambda t: tc.amax(t, dim=(0, 2)), x)
     expected = np.zeros_like(x)
     for j in range(2):
         i, k = np.unravel_index(np.argmax(x[:, j, :]), (3, 4))
@@ -143,13 +143,13 @@ def test_max_loop_oracle_over_tuple_axes():
 
 def test_reduction_bad_inputs():
     x = T(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"axis 2 is out of range.*\(2, 3\)"):
+    with pytest.raises(ValueError, match=r"dim 2 is out of range.*\(2, 3\)"):
         x.sum(axis=2)
     with pytest.raises(ValueError, match="repeats"):
         x.mean(axis=(0, -2))
-    with pytest.raises(TypeError, match="axis"):
+    with pytest.raises(TypeError, match="dim"):
         x.max(axis=1.0)
-    with pytest.raises(TypeError, match="keepdims"):
+    with pytest.raises(TypeError, match="keepdim"):
         x.sum(keepdims="yes")
     with pytest.raises(ValueError, match="empty"):
         tc.max(T(np.ones((0, 3))), axis=0)
@@ -161,7 +161,7 @@ def test_reshape_flatten_permute_transpose():
     out, (g,), r = grads(lambda t: t.reshape(4, -1), x)
     np.testing.assert_array_equal(out, x.reshape(4, 6))
     np.testing.assert_array_equal(g, r.reshape(x.shape))
-    assert tc.flatten(T(x)).shape == (2, 12) and tc.flatten(T(x), 0).shape == (24,)
+    assert tc.flatten(T(x)).shape == (24,) and tc.flatten(T(x), 1).shape == (2, 12)  # torch.flatten's start_dim=0
     assert T(x).flatten(0, 1).shape == (6, 4)
     out, (g,), r = grads(lambda t: t.permute(2, 0, 1), x)
     np.testing.assert_array_equal(out, x.transpose(2, 0, 1))
@@ -350,28 +350,28 @@ def test_loss_bad_inputs():
         tc.cross_entropy(T(np.zeros((2, 3, 4))), np.zeros(2, int))
     with pytest.raises(ValueError, match=r"mse_loss.*\(3,\).*\(2,\)"):
         tc.mse_loss(T(np.zeros(3)), np.zeros(2))
-    with pytest.raises(ValueError, match="0-d"):
-        tc.log_softmax(T(1.0))
+    assert tc.log_softmax(T(1.0), 0).item() == 0.0  # as in PyTorch
     assert tc.cross_entropy(logits, tc.Tensor([0, 1, 2])).item() == pytest.approx(np.log(4))
 
 
 def test_reductions_accept_pytorch_dim_and_keepdim():
     x = np.arange(24.0).reshape(2, 3, 4)
-    for fn, ref in ((tc.sum, np.sum), (tc.mean, np.mean), (tc.max, np.max)):
+    for fn, ref in ((tc.sum, np.sum), (tc.mean, np.mean), (tc.amax, np.max)):
         np.testing.assert_array_equal(fn(x, dim=1, keepdim=True).data, ref(x, axis=1, keepdims=True))
         np.testing.assert_array_equal(fn(x, dim=(0, 2)).data, ref(x, axis=(0, 2)))
+        np.testing.assert_array_equal(fn(x, axis=1, keepdims=True).data, ref(x, axis=1, keepdims=True))
+    np.testing.assert_array_equal(tc.max(x, dim=1, keepdim=True).values.data, x.max(axis=1, keepdims=True))
     assert T(x).sum(dim=-1).shape == (2, 3)
-    with pytest.raises(TypeError, match="axis or dim, not both"):
+    with pytest.raises(TypeError, match="both dim.*alias axis"):
         tc.sum(x, axis=0, dim=1)
-    with pytest.raises(TypeError, match="keepdims or keepdim, not both"):
+    with pytest.raises(TypeError, match="both keepdim.*alias keepdims"):
         T(x).mean(keepdims=True, keepdim=True)
 
 
-def test_log_softmax_and_cross_entropy_refuse_empty_class_axis():
-    with pytest.raises(ValueError, match=r"log_softmax: cannot normalize over an empty axis 1 of x \(2, 0\)"):
-        tc.log_softmax(np.ones((2, 0)), 1)
+def test_log_softmax_of_an_empty_axis_is_empty_and_cross_entropy_refuses_it():
+    assert tc.log_softmax(np.ones((2, 0)), 1).shape == (2, 0)  # as in PyTorch
     assert tc.log_softmax(np.ones((0, 3)), 1).shape == (0, 3)
-    with pytest.raises(ValueError, match="cross_entropy: cannot normalize over an empty axis"):
+    with pytest.raises(ValueError, match="cross_entropy: .* no classes"):
         tc.cross_entropy(np.ones((0, 0)), np.zeros(0, int))
 
 
@@ -399,18 +399,19 @@ def test_pool_errors_name_the_op():
         tc.max_pool2d(x, 2, padding=0.5)
 
 
-def test_pow_exponent_checked_once_with_a_hint():
+def test_pow_takes_a_tensor_exponent_on_either_side():
     x = T(np.ones(2) * 2)
     np.testing.assert_allclose(tc.pow(x, np.float32(3)).data, [8.0, 8.0])
-    with pytest.raises(TypeError, match=r"pow: exponent must be a real number.*exp\(log\(x\) \* y\)"):
-        tc.pow(x, x)
-    with pytest.raises(TypeError, match="pow: exponent"):
-        x ** True
+    np.testing.assert_allclose((x ** x).data, [4.0, 4.0])
+    np.testing.assert_allclose((2 ** x).data, [4.0, 4.0])
+    np.testing.assert_allclose(((-2) ** T([2.0, 3.0])).data, [4.0, -8.0])  # a negative base, whole exponents
+    with pytest.raises(TypeError, match="pow.. argument 'exponent'"):
+        x ** "2"
 
 
 def test_shape_ops_refuse_ragged_inputs():
     ragged = [[1.0, 2.0], [3.0]]
     for call, name in ((lambda: tc.flatten(ragged), "flatten"), (lambda: tc.transpose(ragged, 0, 1), "transpose"),
                        (lambda: tc.permute(ragged, 1, 0), "permute")):
-        with pytest.raises(ValueError, match=f"{name}: x is a ragged sequence"):
+        with pytest.raises(ValueError, match=f"{name}: input is a ragged sequence"):
             call()

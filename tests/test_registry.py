@@ -65,7 +65,7 @@ def test_register_op_rejects_duplicates_and_bad_names():
 
 
 def test_functional_arity_and_unknown_attrs():
-    with pytest.raises(TypeError, match="takes 2 tensor"):
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'other'"):
         tc.add(tc.Tensor(1.0))
     with pytest.raises(TypeError, match="unexpected keyword"):
         tc.relu(tc.Tensor(1.0), alpha=2)
@@ -75,7 +75,7 @@ def test_a_wrong_vjp_shape_is_an_error_not_a_silent_gradient():
     bad = tc.register_op("bad_vjp_test", lambda x: (x * 2, None), lambda g, s, n: (np.ones(5),))
     try:
         x = tc.Tensor(np.ones((2, 3)), requires_grad=True)
-        with pytest.raises(RuntimeError, match="bad_vjp_test"):
+        with pytest.raises(ValueError, match=r"bad_vjp_test.*\(5,\).*'x'.*\(2, 3\)"):
             bad(x).sum_of_squares().backward()
     finally:
         del tc.OPS["bad_vjp_test"]
@@ -158,7 +158,7 @@ def test_a_saved_list_or_dict_is_protected_too():
 def test_none_is_accepted_only_for_optional_inputs():
     with pytest.raises(TypeError, match="argument 'x'.*None"):
         tc.conv2d(None, tc.Tensor(np.ones((2, 2))))
-    with pytest.raises(TypeError, match="argument 'b'.*None"):
+    with pytest.raises(TypeError, match="argument 'other'.*None"):
         tc.Tensor(1.0) + None
     assert tc.conv2d(np.ones((3, 3)), np.ones((2, 2)), None).shape == (2, 2)
     with pytest.raises(ValueError, match="optional"):

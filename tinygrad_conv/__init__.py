@@ -7,27 +7,39 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import data, nn, optim, viz
+from . import ops  # noqa: F401 - registers every op and its Tensor methods
 from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
-from .losses import cross_entropy, log_softmax, mse_loss
-from .math_ops import div, exp, log, matmul, pow, tanh
-from .ops import add, mul, neg, relu, sigmoid, sub, sum_of_squares
-from .pool import avg_pool2d, max_pool2d
-from .reduce import max, mean, sum
-from .registry import OPS, Op, Sample, get_op, register_op
+from .ops.activations import log_softmax, relu, sigmoid, softmax, tanh
+from .ops.arithmetic import add, div, exp, log, mul, neg, pow, sub
+from .ops.linalg import matmul
+from .ops.losses import cross_entropy, mse_loss
+from .ops.pooling import avg_pool2d, max_pool2d
+from .ops.reductions import (
+    amax, amin, argmax, argmin, logsumexp, max, mean, min, sum, sum_of_squares, take_along_dim,
+)
+from .ops.shape import (
+    TensorIndexError, cat, chunk, expand, flatten, getitem, permute, repeat, reshape, split, squeeze, stack,
+    transpose, unflatten, unsqueeze,
+)
+from .registry import OPS, REQUIRED, Op, Sample, get_op, register_function, register_op
 from .serialization import load, save
-from .shape import TensorIndexError, flatten, getitem, permute, reshape, transpose
-from .tensor import Node, Tensor, is_grad_enabled, no_grad
+from .tensor import (
+    Node, Tensor, enable_grad, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, set_grad_enabled,
+)
 from .walkthrough import conv2d_backward_steps
+
+from . import data, nn, optim, viz  # noqa: E402 - after the ops they build on
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d",
-    "conv2d", "conv2d_backward_fast", "conv2d_backward_literal", "conv2d_backward_steps", "cross_entropy",
-    "data", "div", "exp", "flatten", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros",
-    "is_grad_enabled", "load", "log", "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul",
-    "neg", "nn", "no_grad", "optim", "pad", "permute", "pow", "register_op", "relu", "reshape", "rotate180",
-    "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh", "transpose", "viz",
+    "OPS", "REQUIRED", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
+    "argmax", "argmin", "avg_pool2d", "cat", "chunk", "conv2d", "conv2d_backward_fast", "conv2d_backward_literal",
+    "conv2d_backward_steps", "cross_entropy", "data", "div", "enable_grad", "exp", "expand", "flatten",
+    "get_default_dtype", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load",
+    "log", "log_softmax", "logsumexp", "matmul", "max", "max_pool2d", "mean", "min", "mse_loss", "mul", "neg", "nn",
+    "no_grad", "optim", "pad", "permute", "pow", "register_function", "register_op", "relu", "repeat", "reshape",
+    "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split", "squeeze", "stack",
+    "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten", "unsqueeze", "viz",
 ]

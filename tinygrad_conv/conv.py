@@ -65,7 +65,7 @@ import numpy as np
 from .conv_plan import Padding4, Pair, Plan, make_plan
 from .cores import split_images
 from .im2col import col2im_wide, im2col, out_size, reusable, row_padded, widen, windows
-from .registry import Sample, register_op
+from .registry import Sample, register_function, register_op
 from .tensor import Tensor, apply
 
 LITERAL_DX_MAX = 1 << 15  # im2col elements below which the literal input gradient beats col2im's k*k calls
@@ -313,6 +313,7 @@ _conv2d = register_op(
 _CONV2D_OP = _conv2d.op
 
 
+@register_function
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Tensor:
     """2-D cross-correlation, as in PyTorch's ``conv2d``.
 
@@ -337,5 +338,3 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     """
     return apply(_CONV2D_OP, x, weight, bias, stride=stride, padding=padding, dilation=dilation)
 
-
-Tensor.conv2d = conv2d

@@ -12,66 +12,178 @@ methods and operators.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-_grad_enabled = True
+class _ThreadState(threading.local):
+    """Per-thread engine state: each thread starts with grad mode on, as in PyTorch."""
+
+    grad_enabled = True
 
 
-class no_grad:
-    """Context manager (and decorator) in which ops record no graph."""
+_thread = _ThreadState()
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off in this thread; other threads are never affected.
+
+    Use it as a function (``set_grad_enabled(False)``), as a context manager
+    (``with set_grad_enabled(False): ...`` restores the previous mode on exit), or as a
+    decorator (``@set_grad_enabled(False)``).
+
+    Args:
+        mode: True to record the graph, False not to.
+
+    Raises:
+        TypeError: if ``mode`` is not a bool.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
+        self._previous, self._mode = _thread.grad_enabled, bool(mode)
+        _thread.grad_enabled = self._mode
+
+    def __enter__(self) -> None:
+        _thread.grad_enabled = self._mode
+
+    def __exit__(self, *exc_info: object) -> None:
+        _thread.grad_enabled = self._previous
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        _thread.grad_enabled = self._previous  # as a decorator, creating it changes nothing
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            previous = _thread.grad_enabled
+            _thread.grad_enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _thread.grad_enabled = previous
+
+        return wrapper
+
+
+class _GradMode:
+    """A context manager (and decorator) that sets grad mode in this thread and restores it on exit."""
+
+    _mode = True
 
     def __init__(self) -> None:
         self._previous: list[bool] = []  # a stack, so that one instance can be entered while active
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
+        self._previous.append(_thread.grad_enabled)
+        _thread.grad_enabled = self._mode
 
     def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _thread.grad_enabled = self._previous.pop()
 
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
-            with no_grad():
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
                 return fn(*args, **kwargs)
 
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
+class no_grad(_GradMode):
+    """Context manager (and decorator) in which ops record no graph, in this thread only."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that turns graph recording back on, in this thread only."""
+
+    _mode = True
+
+
 def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph."""
-    return _grad_enabled
+    """Whether ops record the graph in this thread."""
+    return _thread.grad_enabled
+
+
+_default_dtype = [np.dtype(np.float64)]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the floating dtype that new tensors, factories and nn layers use (float64 unless set).
+
+    float64 is numpy's convention and keeps finite-difference gradient checks exact;
+    float32 is PyTorch's default, halves the memory and runs convs about twice as fast.
+
+    Raises:
+        TypeError: if ``dtype`` is not float32 or float64.
+    """
+    _default_dtype[0] = floating_dtype(dtype, "dtype")
+
+
+def get_default_dtype() -> np.dtype:
+    """The floating dtype that new tensors use when none is given (float64 unless set)."""
+    return _default_dtype[0]
+
+
+def floating_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """``dtype`` (a numpy dtype, its name, or a PyTorch dtype such as torch.float32) as float32 or float64.
+
+    Raises:
+        TypeError: for anything else, naming ``name``.
+    """
+    text = str(dtype)
+    if text.startswith("torch."):
+        dtype = text[len("torch."):]
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a floating dtype (float32 or float64), got {dtype!r}") from None
+    if resolved not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be a floating dtype (float32 or float64): tensors hold floats, got {resolved}")
+    return resolved
 
 
 def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bool = True) -> np.ndarray:
     """Convert array-like ``data`` to a floating ndarray, or raise TypeError naming ``name``.
 
-    A floating array keeps its dtype; ints, bools, Python scalars and lists become float64.
-    With ``copy=False`` an ndarray that needs no conversion is returned as it is, not copied.
+    A floating array keeps its dtype; ints, bools, Python scalars and lists become the
+    default dtype (:func:`get_default_dtype`). With ``copy=False`` an ndarray that needs no
+    conversion is returned as it is, not copied.
+
+    Raises:
+        TypeError: for a non-numeric value, a non-floating ``dtype``, or a complex array.
+        ValueError: for a ragged nested sequence or a number too large for a float.
     """
     if isinstance(data, Tensor):
         data = data.data
+    elif data is None or isinstance(data, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}")
     if dtype is not None:
-        try:
-            kind = np.dtype(dtype).kind
-        except TypeError:
-            raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}") from None
-        if kind != "f":
-            raise TypeError(f"dtype must be a floating dtype (tensors hold floats), got {np.dtype(dtype)}")
+        dtype = floating_dtype(dtype)
+    else:
+        kind = getattr(getattr(data, "dtype", None), "kind", None)
+        if kind in ("c", "O", "U", "S", "M", "m", "V"):
+            raise TypeError(f"{name} must be real numbers (bool, int or float), got dtype {data.dtype}")
+        if kind != "f":  # Python numbers, lists, int and bool arrays: the default floating dtype
+            dtype = _default_dtype[0]
     try:
         convert = np.array if copy else np.asarray
         array = convert(data) if dtype is None else convert(data, dtype=dtype)
-    except (TypeError, ValueError) as error:
+    except OverflowError as error:
+        raise ValueError(f"{name} holds a number too large for a float: {error}") from None
+    except ValueError as error:
+        if "inhomogeneous" in str(error) or "sequence" in str(error):
+            raise ValueError(f"{name} is a ragged sequence, not a rectangular array: {error}") from None
         raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}: {error}") from None
-    if array.dtype.kind in "biu":
-        array = array.astype(np.float64)
-    elif array.dtype.kind != "f":
+    except TypeError as error:
+        raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}: {error}") from None
+    if array.dtype.kind != "f":
         raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {array.dtype}")
     return array
 
@@ -100,13 +212,14 @@ class Tensor:
 
     Args:
         data: array-like. A floating ndarray keeps its dtype; ints, bools, Python
-            scalars and lists become float64 unless ``dtype`` is given. The data is copied.
+            scalars and lists become the default dtype (float64 unless changed by
+            ``set_default_dtype``) unless ``dtype`` is given. The data is copied.
         requires_grad: whether ``backward`` should fill ``.grad`` for this tensor.
         dtype: a numpy floating dtype to convert to.
         name: an optional label, shown by the graph renderer.
     """
 
-    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_node", "_retains_grad", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator; np.exp(t) raises TypeError
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
@@ -114,7 +227,7 @@ class Tensor:
             raise TypeError(f"requires_grad must be a bool, got {type(requires_grad).__name__}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__}")
-        self.data: np.ndarray = to_float_array(data, dtype)
+        self._data: np.ndarray = to_float_array(data, dtype)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -125,14 +238,23 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False, node: Node | None = None) -> Tensor:
         """Make a tensor around an op's output without copying or validating it."""
         tensor = cls.__new__(cls)
-        tensor.data, tensor.grad, tensor.requires_grad = data, None, requires_grad
+        tensor._data, tensor.grad, tensor.requires_grad = data, None, requires_grad
         tensor.name, tensor._node, tensor._retains_grad = None, node, False
         return tensor
 
-    shape = property(lambda self: self.data.shape, doc="The shape of ``data``.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
-    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of ``data``.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a floating ndarray. Assigning converts ints and bools to the default dtype."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = to_float_array(value, name="data", copy=False)
+
+    shape = property(lambda self: self._data.shape, doc="The shape of ``data``.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of dimensions.")
+    dtype = property(lambda self: self._data.dtype, doc="The numpy dtype of ``data``.")
+    size = property(lambda self: self._data.size, doc="The number of elements.")
     is_leaf = property(lambda self: self._node is None, doc="True unless an op recorded this tensor.")
     node = property(lambda self: self._node, doc="The :class:`Node` that made this tensor, or None.")
 
@@ -165,27 +287,37 @@ class Tensor:
         op = f", op={self._node.op.name}" if self._node else ""
         return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{grad}{op}{label})"
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, *, grad: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
         Args:
-            grad: the gradient flowing into this tensor. Optional for a one-element
+            gradient: the gradient flowing into this tensor. Optional for a one-element
                 tensor (it seeds with 1); required otherwise, with this tensor's shape.
             retain_graph: keep the saved buffers so that backward can run again.
+            grad: another name for ``gradient``.
+
+        Raises:
+            RuntimeError: if nothing below this tensor requires grad, or the graph was freed.
+            ValueError: if the gradient's shape differs from this tensor's.
+            TypeError: if both ``gradient`` and ``grad`` are given.
         """
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward() got both gradient= and its alias grad=; give one")
+            gradient = grad
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no leaf below it requires grad")
-        if grad is None:
-            if self.data.size != 1:
+        if gradient is None:
+            if self._data.size != 1:
                 raise ValueError(
-                    f"backward() on a non-scalar tensor of shape {self.shape} needs grad= of that shape"
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs gradient= of that shape"
                 )
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = to_float_array(grad, self.dtype, name="grad", copy=False)  # vjps never write into their g
+            seed = to_float_array(gradient, self.dtype, name="gradient", copy=False)  # vjps never write into it
             if seed.shape != self.shape:
-                raise ValueError(f"grad has shape {seed.shape}, but the tensor has shape {self.shape}")
-        run_backward(self, seed, retain_graph)
+                raise ValueError(f"gradient has shape {seed.shape}, but the tensor has shape {self.shape}")
+        run_backward(self, seed, bool(retain_graph))
 
 
 def as_input(value: Any, like: Tensor | None, op_name: str, input_name: str) -> Tensor | None:
@@ -217,6 +349,23 @@ def _protect(saved: Any, unsafe: list[np.ndarray]) -> Any:
     return saved
 
 
+def _forward_result(op: Any, result: Any) -> tuple[np.ndarray, Any]:
+    """Split what ``op.forward`` returned into (out, saved), or raise naming the op."""
+    if type(result) is tuple:
+        if len(result) != 2:
+            raise TypeError(f"op '{op.name}': forward must return (out, saved) or out, got a tuple of {len(result)}")
+        out, saved = result
+    else:
+        out, saved = result, None
+    if type(out) is not np.ndarray:
+        if not isinstance(out, (np.ndarray, np.floating)):
+            raise TypeError(f"op '{op.name}': forward must return a floating ndarray, got {type(out).__name__}")
+        out = np.asarray(out)
+    if out.dtype.kind != "f":
+        raise TypeError(f"op '{op.name}': forward must return a floating ndarray, got dtype {out.dtype}")
+    return out, saved
+
+
 def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
     """Run ``op.forward`` on the inputs' data and, when grad is on, record a Node."""
     like = None
@@ -227,17 +376,16 @@ def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
     tensors, arrays, needs_grad = [], [], []
     for index, x in enumerate(inputs):
         if x is None:
-            if op.inputs[index] not in op.optional:
-                raise TypeError(f"{op.name}() argument '{op.inputs[index]}' must be a Tensor, ndarray or number, got None")
+            if op.variadic or op.inputs[index] not in op.optional:
+                raise TypeError(f"{op.name}() argument '{op.input_name(index)}' must be a Tensor, ndarray or number, "
+                                "got None")
         elif not isinstance(x, Tensor):
-            x = as_input(x, like, op.name, op.inputs[index])
+            x = as_input(x, like, op.name, op.input_name(index))
         tensors.append(x)
-        arrays.append(None if x is None else x.data)
+        arrays.append(None if x is None else x._data)
         needs_grad.append(x is not None and x.requires_grad)
-    out, saved = op.forward(*arrays, **attrs)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if not (_grad_enabled and True in needs_grad):
+    out, saved = _forward_result(op, op.forward(*arrays, **attrs))
+    if not (_thread.grad_enabled and True in needs_grad):
         return Tensor._wrap(out)
     unsafe = [a for a in arrays if a is not None]
     unsafe.append(out)
@@ -272,14 +420,18 @@ def topological_order(roots: Sequence[Tensor], requires_grad_only: bool = False)
 
 
 def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...], op_name: str, input_name: str) -> np.ndarray:
-    """Sum a broadcast gradient back to an input's ``shape``: the one place broadcasting is undone."""
+    """Sum a broadcast gradient back to an input's ``shape``: the one place broadcasting is undone.
+
+    Raises:
+        ValueError: if ``grad``'s shape does not broadcast to ``shape``, naming the op and input.
+    """
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     if extra < 0 or any(g != s and s != 1 for g, s in zip(grad.shape[extra:], shape)):
-        raise RuntimeError(
-            f"the vjp of op '{op_name}' returned a gradient of shape {grad.shape} for input "
-            f"'{input_name}' of shape {shape}; it cannot be reduced to that shape"
+        raise ValueError(
+            f"op '{op_name}': its vjp returned a gradient of shape {grad.shape} for input "
+            f"'{input_name}' of shape {shape}; it must have the input's shape (or one that broadcasts to it)"
         )
     axes = tuple(range(extra)) + tuple(extra + i for i, s in enumerate(shape) if s == 1 and grad.shape[extra + i] != 1)
     return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
@@ -288,7 +440,7 @@ def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...], op_name: str, inpu
 def _accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
     """Add ``grad`` into ``tensor.grad`` (a fresh array: two leaves never share one)."""
     if tensor.grad is None:
-        tensor.grad = np.array(grad)
+        tensor.grad = np.array(grad)  # a copy: grad may be a view of another tensor's gradient
     elif tensor.grad.shape != grad.shape:
         raise RuntimeError(
             f"cannot accumulate a gradient of shape {grad.shape} into the existing .grad of shape "
@@ -298,15 +450,50 @@ def _accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
         tensor.grad = np.asarray(tensor.grad + grad)
 
 
+def _input_grads(node: Node, result: Any) -> tuple:
+    """Check what ``node.op.vjp`` returned: a tuple with one entry per input, an array wherever one is needed."""
+    op = node.op
+    if type(result) is not tuple:
+        raise TypeError(f"op '{op.name}': vjp must return a tuple with one gradient per input {op.inputs}, "
+                        f"got {type(result).__name__}")
+    if len(result) != len(node.inputs):
+        raise TypeError(f"op '{op.name}': vjp returned {len(result)} gradient(s) for {len(node.inputs)} input(s) "
+                        f"{op.inputs}")
+    for index, grad in enumerate(result):
+        if grad is None:
+            if node.needs_grad[index]:
+                raise TypeError(f"op '{op.name}': vjp returned None for input '{op.input_name(index)}', "
+                                "which needs a gradient")
+        elif not isinstance(grad, (np.ndarray, np.floating)) or np.asarray(grad).dtype.kind != "f":
+            raise TypeError(f"op '{op.name}': vjp returned {type(grad).__name__} {getattr(grad, 'dtype', '')} "
+                            f"for input '{op.input_name(index)}'; expected a floating ndarray")
+    return result
+
+
 def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     """Back-propagate ``seed`` from ``root`` through the recorded graph."""
     order = topological_order([root], requires_grad_only=True)
     for tensor in order:
         if tensor._node is not None and tensor._node.released:
+            if tensor._node.released == "error":
+                raise RuntimeError(
+                    "backward through a graph whose earlier backward stopped with an error: the nodes it had "
+                    "passed were freed. Build the graph again (run the forward) before calling backward()."
+                )
             raise RuntimeError(
                 "backward through a graph a second time: its saved buffers were freed by the first "
                 "backward. Pass retain_graph=True to the first backward() call to keep them."
             )
+    released: list[Node] = []
+    try:
+        _propagate(order, root, seed, retain_graph, released)
+    except BaseException:
+        for node in released:
+            node.released = "error"
+        raise
+
+
+def _propagate(order: list[Tensor], root: Tensor, seed: np.ndarray, retain_graph: bool, released: list[Node]) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
@@ -317,25 +504,24 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             _accumulate_grad(tensor, grad)
         if node is None:
             continue
-        input_grads = node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+        input_grads = _input_grads(node, node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs))
         for index, (parent, parent_grad) in enumerate(zip(node.inputs, input_grads)):
             if parent_grad is None or not node.needs_grad[index]:
                 continue
             if type(parent_grad) is not np.ndarray:
                 parent_grad = np.asarray(parent_grad)
-            data, shape = parent.data, node.input_shapes[index]
+            data, shape = parent._data, node.input_shapes[index]
             if data.shape != shape:
                 raise RuntimeError(
-                    f"input '{node.op.inputs[index]}' of op '{node.op.name}' had shape {shape} in the forward, but "
+                    f"input '{node.op.input_name(index)}' of op '{node.op.name}' had shape {shape} in the forward, but "
                     f"its tensor's data was replaced with shape {data.shape} before backward"
                 )
             if parent_grad.shape != shape:
-                parent_grad = reduce_to_shape(parent_grad, shape, node.op.name, node.op.inputs[index])
+                parent_grad = reduce_to_shape(parent_grad, shape, node.op.name, node.op.input_name(index))
             if parent_grad.dtype != data.dtype:
                 parent_grad = parent_grad.astype(data.dtype)
             previous = grads.get(id(parent))
             grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
         if not retain_graph:
             node.saved, node.released = None, True
+            released.append(node)

@@ -10,10 +10,10 @@ import numpy as np
 from .._checks import integer, pair, shape_of
 from ..conv import conv2d
 from ..conv_plan import resolve_padding
-from ..math_ops import matmul, tanh
-from ..ops import relu, sigmoid
-from ..pool import avg_pool2d, max_pool2d, pool_arguments
-from ..shape import flatten, transpose
+from ..ops.activations import relu, sigmoid, tanh
+from ..ops.linalg import matmul
+from ..ops.pooling import avg_pool2d, max_pool2d, pool_arguments
+from ..ops.shape import flatten, transpose
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter

@@ -168,7 +168,7 @@ def graph_body(
         for slot, parent in enumerate(node.inputs):
             if parent is None:
                 continue
-            edge = f" {attr_list({'label': node.op.inputs[slot]})}" if labelled else ""
+            edge = f" {attr_list({'label': node.op.input_name(slot)})}" if labelled else ""
             body.append(f"\tt{index[id(parent)]} -> op{i}{edge}\n")
         body.append(f"\top{i} -> t{i}\n")
     for tensor in order:

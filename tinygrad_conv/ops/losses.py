@@ -1,4 +1,4 @@
-"""Losses: a stable log_softmax, cross_entropy on class indices, and mse_loss."""
+"""Losses: cross_entropy on class indices and mse_loss."""
 
 from __future__ import annotations
 
@@ -6,50 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .registry import Sample, register_op
-from .shape import _check_axis
-from .tensor import Tensor
+from ..registry import REQUIRED, Sample, register_op
+from ..tensor import Tensor
+from .activations import stable_log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _log_softmax(x: np.ndarray, axis: int, op_name: str) -> np.ndarray:
-    if x.shape[axis] == 0:
-        raise ValueError(f"{op_name}: cannot normalize over an empty axis {axis} of x {x.shape}")
-    shifted = x - np.max(x, axis=axis, keepdims=True)  # the largest exponent is 0: nothing overflows
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-# --- log_softmax -------------------------------------------------------------------
-def _log_softmax_forward(x, *, axis):
-    if x.ndim == 0:
-        raise ValueError("log_softmax: x must have at least one axis, got a 0-d tensor")
-    axis = _check_axis(axis, x.ndim, "axis", "log_softmax", x.shape)
-    out = _log_softmax(x, axis, "log_softmax")
-    return out, (out, axis)
-
-
-def _log_softmax_vjp(g, saved, needs_grad, **attrs):
-    out, axis = saved
-    return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
-
-
-def _log_softmax_samples(rng: np.random.Generator) -> list[Sample]:
-    x = rng.standard_normal((3, 5))
-    return [Sample((x,), {"axis": -1}), Sample((x,), {"axis": 0}), Sample((rng.standard_normal((2, 3, 4)),), {"axis": 1})]
-
-
-_log_softmax_op = register_op("log_softmax", _log_softmax_forward, _log_softmax_vjp, defaults={"axis": -1},
-                              samples=_log_softmax_samples, method=False, doc="log(softmax(x)) along axis, stably.")
-
-
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """``log(softmax(x))`` along ``axis``, computed as x - max - log(sum(exp(x - max))): finite for any x.
-
-    Raises:
-        ValueError: for a 0-d x or an axis out of range.
-    """
-    return _log_softmax_op(x, axis=axis)
 
 
 # --- cross_entropy ---------------------------------------------------------------------
@@ -89,7 +50,9 @@ def _cross_entropy_forward(logits, *, target, reduction):
         raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got logits {logits.shape}")
     reduction = _check_reduction(reduction, "cross_entropy")
     target = _as_target(target, logits.shape)
-    logp = _log_softmax(logits, -1, "cross_entropy")
+    if logits.shape[-1] == 0:
+        raise ValueError(f"cross_entropy: logits {logits.shape} have no classes")
+    logp = stable_log_softmax(logits, logits.ndim - 1)
     picked = np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
     losses = -picked
     count = max(losses.size, 1)
@@ -117,18 +80,13 @@ def _cross_entropy_samples(rng: np.random.Generator) -> list[Sample]:
     ]
 
 
-_cross_entropy = register_op(
-    "cross_entropy", _cross_entropy_forward, _cross_entropy_vjp, inputs=("logits",),
-    defaults={"target": None, "reduction": "mean"}, samples=_cross_entropy_samples, method=False,
-    doc="Softmax cross-entropy of logits against integer class indices.",
-)
-
-
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy, as ``torch.nn.functional.cross_entropy`` with class-index targets.
+cross_entropy = register_op(
+    "cross_entropy", _cross_entropy_forward, _cross_entropy_vjp, inputs=("input",),
+    defaults={"target": REQUIRED, "reduction": "mean"}, samples=_cross_entropy_samples,
+    doc="""Softmax cross-entropy, as ``torch.nn.functional.cross_entropy`` with class-index targets.
 
     Args:
-        logits: (N, C) unnormalized scores, or (C,) for one example.
+        input: (N, C) unnormalized scores, or (C,) for one example.
         target: class indices in [0, C): an int ndarray (or list, or Tensor of whole numbers)
             of shape (N,), or a scalar for (C,) logits. It is data, not a graph input.
         reduction: "mean" (over the batch), "sum" or "none" (one loss per example).
@@ -139,8 +97,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     Raises:
         TypeError: if target is not integer class indices.
         ValueError: for wrong shapes, indices out of range, or an unknown reduction.
-    """
-    return _cross_entropy(logits, target=target, reduction=reduction)
+    """,
+)
 
 
 # --- mse_loss --------------------------------------------------------------------------
@@ -167,22 +125,14 @@ def _mse_samples(rng: np.random.Generator) -> list[Sample]:
     ]
 
 
-_mse_loss = register_op("mse_loss", _mse_forward, _mse_vjp, inputs=("input", "target"), defaults={"reduction": "mean"},
-                        samples=_mse_samples, method=False, doc="Mean (or summed) squared error.")
-
-
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Squared error ``(input - target)**2``, averaged ("mean"), summed ("sum") or not ("none").
+mse_loss = register_op(
+    "mse_loss", _mse_forward, _mse_vjp, inputs=("input", "target"), defaults={"reduction": "mean"},
+    samples=_mse_samples, doc="""Squared error ``(input - target)**2``, averaged ("mean"), summed ("sum") or not ("none").
 
     Both arguments must have the same shape (PyTorch only warns on broadcasting; we refuse).
     The gradient flows to ``target`` too when it requires grad.
 
     Raises:
         ValueError: for different shapes or an unknown reduction.
-    """
-    return _mse_loss(input, target, reduction=reduction)
-
-
-Tensor.log_softmax = log_softmax
-Tensor.cross_entropy = cross_entropy
-Tensor.mse_loss = mse_loss
+    """,
+)

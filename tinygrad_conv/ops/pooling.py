@@ -14,11 +14,30 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import pair
-from .conv import crop, pad
-from .conv_plan import output_size
-from .registry import Sample, register_op
-from .tensor import Tensor
+from .._checks import pair
+from ..registry import REQUIRED, Sample, register_op
+
+
+def pad(x: np.ndarray, padding: tuple[int, int, int, int], value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by (top, bottom, left, right) with ``value``."""
+    top, bottom, left, right = padding
+    if not (top or bottom or left or right):
+        return x
+    shape = x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right)
+    out = np.full(shape, value, dtype=x.dtype)
+    out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
+    return out
+
+
+def crop(xp: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    """Undo :func:`pad`."""
+    top, bottom, left, right = padding
+    return xp[..., top : xp.shape[-2] - bottom, left : xp.shape[-1] - right]
+
+
+def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
+    """H' = floor((H + pad - dilation*(kernel-1) - 1) / stride) + 1 (``pad`` counts both sides)."""
+    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def pool_arguments(kernel_size: Any, stride: Any, padding: Any, op_name: str) -> tuple[tuple[int, int], ...]:
@@ -109,18 +128,13 @@ def _pool_samples(rng: np.random.Generator) -> list[Sample]:
     ]
 
 
-_defaults = {"kernel_size": 2, "stride": None, "padding": 0}
-_max_pool2d = register_op("max_pool2d", _max_pool_forward, _max_pool_vjp, defaults=_defaults,
-                          samples=_pool_samples, method=False, doc="2-D max pooling; see tinygrad_conv.max_pool2d.")
-_avg_pool2d = register_op("avg_pool2d", _avg_pool_forward, _avg_pool_vjp, defaults=_defaults,
-                          samples=_pool_samples, method=False, doc="2-D average pooling; see tinygrad_conv.avg_pool2d.")
-
-
-def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    """2-D max pooling of x (C, H, W) or (N, C, H, W), as ``torch.nn.functional.max_pool2d``.
+_defaults = {"kernel_size": REQUIRED, "stride": None, "padding": 0}
+max_pool2d = register_op(
+    "max_pool2d", _max_pool_forward, _max_pool_vjp, inputs=("input",), defaults=_defaults, samples=_pool_samples,
+    doc="""2-D max pooling of x (C, H, W) or (N, C, H, W), as ``torch.nn.functional.max_pool2d``.
 
     Args:
-        x: the input.
+        input: the input.
         kernel_size: an int or a pair (kh, kw), each >= 1.
         stride: an int or a pair, each >= 1; None (the default) means ``kernel_size``.
         padding: an int or a pair >= 0, at most half the kernel; padded cells never win.
@@ -131,17 +145,12 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     Raises:
         ValueError: for a wrong ndim, out-of-range sizes, or a window larger than the input.
         TypeError: for sizes that are not ints or pairs of ints.
-    """
-    return _max_pool2d(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    """,
+)
+avg_pool2d = register_op(
+    "avg_pool2d", _avg_pool_forward, _avg_pool_vjp, inputs=("input",), defaults=_defaults, samples=_pool_samples,
+    doc="""2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (padding counts as zeros).
 
-
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (padding counts as zeros).
-
-    Arguments, shapes and errors as in :func:`max_pool2d`.
-    """
-    return _avg_pool2d(x, kernel_size=kernel_size, stride=stride, padding=padding)
-
-
-Tensor.max_pool2d = max_pool2d
-Tensor.avg_pool2d = avg_pool2d
+    Arguments, shapes and errors as in ``max_pool2d``.
+    """,
+)
