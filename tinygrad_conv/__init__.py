@@ -22,7 +22,7 @@ from .ops.shape import (
     TensorIndexError, cat, chunk, expand, flatten, getitem, permute, repeat, reshape, split, squeeze, stack,
     transpose, unflatten, unsqueeze,
 )
-from .registry import OPS, REQUIRED, Op, Sample, get_op, register_function, register_op
+from .registry import FUNCTIONS, OPS, REQUIRED, Op, Sample, get_op, register_function, register_op
 from .serialization import load, save
 from .tensor import (
     Node, Tensor, enable_grad, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, set_grad_enabled,
@@ -32,6 +32,10 @@ from .walkthrough import conv2d_backward_steps
 from . import data, nn, optim, viz  # noqa: E402 - after the ops they build on
 
 __version__ = "0.1.0"
+
+# Every public function the registry knows (ops and composites) is ``tc.<name>``, including ops that files
+# under ops/ add later, without listing each one twice.
+globals().update({_name: _fn for _name, _fn in FUNCTIONS.items() if not _name.startswith("_")})
 
 __all__ = [
     "OPS", "REQUIRED", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
@@ -43,3 +47,4 @@ __all__ = [
     "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split", "squeeze", "stack",
     "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten", "unsqueeze", "viz",
 ]
+__all__ += sorted(set(FUNCTIONS) - set(__all__))

@@ -11,8 +11,11 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 from . import init
 from .containers import ModuleList, Sequential
 from .init import manual_seed
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
+from .activation import ReLU, Sigmoid, Tanh
+from .conv import Conv2d
+from .linear import Flatten, Linear
 from .module import Module, Parameter
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",

@@ -1,0 +1,60 @@
+"""Convolution layers, with PyTorch's defaults and initialization."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._checks import integer, pair
+from ..conv import conv2d
+from ..conv_plan import resolve_padding
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+
+class Conv2d(Module):
+    """2-D convolution layer, as ``torch.nn.Conv2d`` (groups=1).
+
+    weight (out_channels, in_channels, kh, kw) is kaiming-uniform with a = sqrt(5), bias
+    (out_channels,) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kh * kw.
+
+    Args:
+        in_channels: input channels, an int >= 1.
+        out_channels: output channels (the number of kernels), an int >= 1.
+        kernel_size: an int or a pair.
+        stride: as in :func:`tinygrad_conv.conv2d`.
+        padding: as in :func:`tinygrad_conv.conv2d`.
+        dilation: as in :func:`tinygrad_conv.conv2d`.
+        bias: whether to add a learned bias.
+        rng: a np.random.Generator, an int seed, or None for ``tc.nn.init``'s default generator.
+        dtype: the parameters' dtype (float64 by default, like tc's Tensors; float32 is faster).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, bias: bool = True, *, rng: Any = None, dtype: Any = np.float64):
+        super().__init__()
+        self.in_channels = integer(in_channels, "in_channels", minimum=1, where="Conv2d")
+        self.out_channels = integer(out_channels, "out_channels", minimum=1, where="Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1, where="Conv2d")
+        strides = pair(stride, "stride", minimum=1, where="Conv2d")
+        dilations = pair(dilation, "dilation", minimum=1, where="Conv2d")
+        if isinstance(padding, str):
+            resolve_padding(padding, self.kernel_size, strides, dilations)
+        else:
+            pair(padding, "padding", minimum=0, where="Conv2d")
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        rng = init.get_rng(rng)
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        self.weight = Parameter(init.kaiming_uniform(shape, rng=rng, dtype=dtype))
+        bound = 1 / math.sqrt(init.fan_in(shape))
+        self.bias = Parameter(init.uniform((self.out_channels,), bound, rng, dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, bias={self.bias is not None}")
