@@ -105,3 +105,18 @@ def state_array(key: Any, value: Any) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"state_dict[{key!r}] must be numeric, got dtype {array.dtype}")
     return array
+
+
+def matching_dtype(x: Any, weight: Tensor, where: str) -> None:
+    """Refuse a floating input whose dtype differs from a layer's weights, as PyTorch does.
+
+    Mixing would silently promote a float32 model's activations to float64 (or the reverse).
+    Lists, ints and other non-floating inputs are converted to the weights' dtype by the op.
+
+    Raises:
+        TypeError: naming the layer and both dtypes.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "f" and dtype != weight.dtype:
+        raise TypeError(f"{where}: the input is {np.dtype(dtype)} but the layer's weights are {weight.dtype}; "
+                        f"convert the input (x.astype(np.{weight.dtype})) or build the layer with dtype=np.{np.dtype(dtype)}")

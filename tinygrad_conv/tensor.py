@@ -321,13 +321,21 @@ class Tensor:
 
 
 def as_input(value: Any, like: Tensor | None, op_name: str, input_name: str) -> Tensor | None:
-    """Turn an op argument into a Tensor. Python scalars take the dtype of ``like``."""
+    """Turn an op argument into a Tensor.
+
+    Python numbers, lists and integer arrays take the dtype of ``like`` (the op's first
+    Tensor argument); a floating ndarray keeps its dtype, and numpy's promotion decides.
+    """
     if value is None or isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float, np.number)) and like is not None:
-        return Tensor._wrap(np.asarray(value, dtype=like.dtype))
+        try:
+            return Tensor._wrap(np.asarray(value, dtype=like.dtype))
+        except OverflowError:
+            raise ValueError(f"{op_name}() argument '{input_name}' is too large for a float: {value!r}") from None
     if isinstance(value, (bool, int, float, np.number, np.ndarray, list, tuple)):
-        return Tensor._wrap(to_float_array(value, name=f"{op_name}() argument '{input_name}'"))
+        dtype = like.dtype if like is not None and getattr(value, "dtype", np.dtype(int)).kind != "f" else None
+        return Tensor._wrap(to_float_array(value, dtype, name=f"{op_name}() argument '{input_name}'", copy=False))
     raise TypeError(f"{op_name}() argument '{input_name}' must be a Tensor, ndarray or number, got {type(value).__name__}")
 
 

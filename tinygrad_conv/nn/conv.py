@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, pair
+from .._checks import integer, matching_dtype, pair
 from ..conv import conv2d
 from ..conv_plan import resolve_padding
 from ..tensor import Tensor
@@ -30,11 +30,11 @@ class Conv2d(Module):
         dilation: as in :func:`tinygrad_conv.conv2d`.
         bias: whether to add a learned bias.
         rng: a np.random.Generator, an int seed, or None for ``tc.nn.init``'s default generator.
-        dtype: the parameters' dtype (float64 by default, like tc's Tensors; float32 is faster).
+        dtype: the parameters' dtype, float32 or float64; None (the default) follows ``tc.get_default_dtype()``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, bias: bool = True, *, rng: Any = None, dtype: Any = np.float64):
+                 dilation: Any = 1, bias: bool = True, *, rng: Any = None, dtype: Any = None):
         super().__init__()
         self.in_channels = integer(in_channels, "in_channels", minimum=1, where="Conv2d")
         self.out_channels = integer(out_channels, "out_channels", minimum=1, where="Conv2d")
@@ -53,6 +53,7 @@ class Conv2d(Module):
         self.bias = Parameter(init.uniform((self.out_channels,), bound, rng, dtype)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
+        matching_dtype(x, self.weight, "Conv2d")
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import floating_dtype, get_default_dtype
+
 _default = np.random.default_rng()
 
 
@@ -47,7 +49,7 @@ def fan_in(shape: tuple[int, ...]) -> int:
 
 
 def kaiming_uniform(shape: tuple[int, ...], a: float = math.sqrt(5), rng: Any = None,
-                    dtype: Any = np.float64) -> np.ndarray:
+                    dtype: Any = None) -> np.ndarray:
     """U(-b, b) with b = gain * sqrt(3 / fan_in), gain = sqrt(2 / (1 + a^2)): PyTorch's ``kaiming_uniform_``.
 
     With PyTorch's default a = sqrt(5) for Linear and Conv2d weights, b = 1 / sqrt(fan_in).
@@ -56,6 +58,11 @@ def kaiming_uniform(shape: tuple[int, ...], a: float = math.sqrt(5), rng: Any = 
     return uniform(shape, bound, rng, dtype)
 
 
-def uniform(shape: tuple[int, ...], bound: float, rng: Any = None, dtype: Any = np.float64) -> np.ndarray:
-    """U(-bound, bound) of the given shape and dtype."""
+def uniform(shape: tuple[int, ...], bound: float, rng: Any = None, dtype: Any = None) -> np.ndarray:
+    """U(-bound, bound) of the given shape and floating dtype (None: the default dtype).
+
+    Raises:
+        TypeError: for a dtype that is not float32 or float64 (an integer dtype would round every weight to 0).
+    """
+    dtype = get_default_dtype() if dtype is None else floating_dtype(dtype)
     return get_rng(rng).uniform(-bound, bound, size=shape).astype(dtype, copy=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, shape_of
+from .._checks import integer, matching_dtype, shape_of
 from ..ops.linalg import matmul
 from ..ops.shape import flatten, transpose
 from ..tensor import Tensor
@@ -27,7 +27,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng: Any = None,
-                 dtype: Any = np.float64):
+                 dtype: Any = None):
         super().__init__()
         self.in_features = integer(in_features, "in_features", minimum=1, where="Linear")
         self.out_features = integer(out_features, "out_features", minimum=1, where="Linear")
@@ -41,6 +41,7 @@ class Linear(Module):
         shape = shape_of(x, "x", "Linear")
         if len(shape) == 0 or shape[-1] != self.in_features:
             raise ValueError(f"Linear: input of shape {tuple(shape)} must end with in_features={self.in_features}")
+        matching_dtype(x, self.weight, "Linear")
         out = matmul(x, transpose(self.weight, 0, 1))
         return out if self.bias is None else out + self.bias
 
