@@ -22,6 +22,7 @@ from .ops.shape import (
     TensorIndexError, cat, chunk, expand, flatten, getitem, permute, repeat, reshape, split, squeeze, stack,
     transpose, unflatten, unsqueeze,
 )
+from .profiler import profile
 from .registry import FUNCTIONS, OPS, REQUIRED, Op, Sample, get_op, register_function, register_op
 from .serialization import load, save
 from .tensor import (
@@ -38,7 +39,7 @@ __version__ = "0.1.0"
 globals().update({_name: _fn for _name, _fn in FUNCTIONS.items() if not _name.startswith("_")})
 
 __all__ = [
-    "OPS", "REQUIRED", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
+    "OPS", "REQUIRED", "profile", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
     "argmax", "argmin", "avg_pool2d", "cat", "chunk", "conv2d", "conv2d_backward_fast", "conv2d_backward_literal",
     "conv2d_backward_steps", "cross_entropy", "data", "div", "enable_grad", "exp", "expand", "flatten",
     "get_default_dtype", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load",

@@ -23,6 +23,7 @@ class _ThreadState(threading.local):
     """Per-thread engine state: each thread starts with grad mode on, as in PyTorch."""
 
     grad_enabled = True
+    profiler: Any = None  # set by tinygrad_conv.profiler.profile while it records this thread's ops
 
 
 _thread = _ThreadState()
@@ -104,6 +105,16 @@ class enable_grad(_GradMode):
     """Context manager (and decorator) that turns graph recording back on, in this thread only."""
 
     _mode = True
+
+
+def swap_profiler(profiler: Any) -> Any:
+    """Make ``profiler`` record this thread's ops (None: none); return the one it replaces.
+
+    The engine calls ``profiler.record_forward(op, node, seconds)`` after each forward and
+    ``profiler.record_backward(op, node, seconds)`` after each vjp, timed with ``profiler.clock``.
+    """
+    previous, _thread.profiler = _thread.profiler, profiler
+    return previous
 
 
 def is_grad_enabled() -> bool:
@@ -191,7 +202,7 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
 class Node:
     """One op application in the graph: everything backward needs to call its vjp rule."""
 
-    __slots__ = ("attrs", "input_shapes", "inputs", "needs_grad", "op", "released", "saved")
+    __slots__ = ("__weakref__", "attrs", "input_shapes", "inputs", "needs_grad", "op", "released", "saved")
 
     def __init__(self, op: Any, inputs: tuple, saved: Any, attrs: dict, needs_grad: tuple[bool, ...],
                  input_shapes: tuple):
@@ -339,21 +350,25 @@ def as_input(value: Any, like: Tensor | None, op_name: str, input_name: str) -> 
     raise TypeError(f"{op_name}() argument '{input_name}' must be a Tensor, ndarray or number, got {type(value).__name__}")
 
 
-def _protect(saved: Any, unsafe: list[np.ndarray]) -> Any:
+def _protect(saved: Any, unsafe: tuple[np.ndarray, ...]) -> Any:
     """Copy saved arrays (alone or inside tuples, lists and dicts) that share memory with a tensor's data.
 
-    The user may change ``tensor.data`` in place after the forward; backward must
-    still see the values the forward used.
+    The user may change ``tensor.data`` in place after the forward; backward must still see
+    the values the forward used. Ops keep this cheap by saving what aliases nothing (a mask,
+    a fresh buffer) where they can.
     """
-    if isinstance(saved, np.ndarray):
+    kind = type(saved)
+    if kind is np.ndarray:
         for array in unsafe:
-            if np.may_share_memory(saved, array):
+            if saved is array or np.may_share_memory(saved, array):
                 return saved.copy()
         return saved
-    if isinstance(saved, (tuple, list)):
-        return type(saved)([_protect(item, unsafe) for item in saved])
-    if isinstance(saved, dict):
+    if kind is tuple or kind is list:
+        return kind(_protect(item, unsafe) for item in saved)
+    if kind is dict:
         return {key: _protect(item, unsafe) for key, item in saved.items()}
+    if isinstance(saved, np.ndarray):  # an ndarray subclass
+        return _protect(np.asarray(saved), unsafe)
     return saved
 
 
@@ -376,29 +391,38 @@ def _forward_result(op: Any, result: Any) -> tuple[np.ndarray, Any]:
 
 def apply(op: Any, *inputs: Any, **attrs: Any) -> Tensor:
     """Run ``op.forward`` on the inputs' data and, when grad is on, record a Node."""
-    like = None
-    for x in inputs:
-        if isinstance(x, Tensor):
-            like = x
-            break
-    tensors, arrays, needs_grad = [], [], []
-    for index, x in enumerate(inputs):
-        if x is None:
-            if op.variadic or op.inputs[index] not in op.optional:
-                raise TypeError(f"{op.name}() argument '{op.input_name(index)}' must be a Tensor, ndarray or number, "
-                                "got None")
-        elif not isinstance(x, Tensor):
-            x = as_input(x, like, op.name, op.input_name(index))
-        tensors.append(x)
-        arrays.append(None if x is None else x._data)
-        needs_grad.append(x is not None and x.requires_grad)
-    out, saved = _forward_result(op, op.forward(*arrays, **attrs))
+    tensors = inputs
+    if not all(type(x) is Tensor for x in inputs):  # numbers, arrays or None among them: convert first
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        converted = []
+        for index, x in enumerate(inputs):
+            if x is None:
+                if op.variadic or op.inputs[index] not in op.optional:
+                    raise TypeError(f"{op.name}() argument '{op.input_name(index)}' must be a Tensor, ndarray or "
+                                    "number, got None")
+            elif not isinstance(x, Tensor):
+                x = as_input(x, like, op.name, op.input_name(index))
+            converted.append(x)
+        tensors = tuple(converted)
+    arrays = [None if x is None else x._data for x in tensors]
+    profiler = _thread.profiler
+    if profiler is None:
+        out, saved = _forward_result(op, op.forward(*arrays, **attrs))
+    else:
+        start = profiler.clock()
+        out, saved = _forward_result(op, op.forward(*arrays, **attrs))
+        seconds = profiler.clock() - start
+    needs_grad = tuple(x is not None and x.requires_grad for x in tensors)
     if not (_thread.grad_enabled and True in needs_grad):
+        if profiler is not None:
+            profiler.record_forward(op, None, seconds)
         return Tensor._wrap(out)
-    unsafe = [a for a in arrays if a is not None]
-    unsafe.append(out)
+    if saved is not None:
+        saved = _protect(saved, (*(a for a in arrays if a is not None), out))
     shapes = tuple(None if a is None else a.shape for a in arrays)
-    node = Node(op, tuple(tensors), _protect(saved, unsafe), attrs, tuple(needs_grad), shapes)
+    node = Node(op, tensors, saved, attrs, needs_grad, shapes)
+    if profiler is not None:
+        profiler.record_forward(op, node, seconds)
     return Tensor._wrap(out, requires_grad=True, node=node)
 
 
@@ -446,16 +470,19 @@ def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...], op_name: str, inpu
 
 
 def _accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
-    """Add ``grad`` into ``tensor.grad`` (a fresh array: two leaves never share one)."""
-    if tensor.grad is None:
+    """Add ``grad`` into ``tensor.grad``: a fresh array the first time (two leaves never share one), then in place."""
+    existing = tensor.grad
+    if existing is None:
         tensor.grad = np.array(grad)  # a copy: grad may be a view of another tensor's gradient
-    elif tensor.grad.shape != grad.shape:
+    elif existing.shape != grad.shape:
         raise RuntimeError(
             f"cannot accumulate a gradient of shape {grad.shape} into the existing .grad of shape "
-            f"{tensor.grad.shape}; set .grad = None (optimizer.zero_grad()) after changing the tensor's shape"
+            f"{existing.shape}; set .grad = None (optimizer.zero_grad()) after changing the tensor's shape"
         )
+    elif type(existing) is np.ndarray and existing.flags.writeable and existing.dtype == grad.dtype:
+        np.add(existing, grad, out=existing)  # as PyTorch: .grad accumulates in place
     else:
-        tensor.grad = np.asarray(tensor.grad + grad)
+        tensor.grad = np.asarray(existing + grad)
 
 
 def _input_grads(node: Node, result: Any) -> tuple:
@@ -468,6 +495,8 @@ def _input_grads(node: Node, result: Any) -> tuple:
         raise TypeError(f"op '{op.name}': vjp returned {len(result)} gradient(s) for {len(node.inputs)} input(s) "
                         f"{op.inputs}")
     for index, grad in enumerate(result):
+        if type(grad) is np.ndarray and grad.dtype.kind == "f":
+            continue
         if grad is None:
             if node.needs_grad[index]:
                 raise TypeError(f"op '{op.name}': vjp returned None for input '{op.input_name(index)}', "
@@ -503,16 +532,24 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
 
 def _propagate(order: list[Tensor], root: Tensor, seed: np.ndarray, retain_graph: bool, released: list[Node]) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
+    summed: set[int] = set()  # the sums made here: fresh arrays, so later gradients add into them in place
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
+        summed.discard(id(grad))  # popped: its id may be reused by an array that is not ours
         node = tensor._node
         if node is None or tensor._retains_grad:
             _accumulate_grad(tensor, grad)
         if node is None:
             continue
-        input_grads = _input_grads(node, node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs))
+        profiler = _thread.profiler
+        if profiler is None:
+            input_grads = _input_grads(node, node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs))
+        else:
+            start = profiler.clock()
+            input_grads = _input_grads(node, node.op.vjp(grad, node.saved, node.needs_grad, **node.attrs))
+            profiler.record_backward(node.op, node, profiler.clock() - start)
         for index, (parent, parent_grad) in enumerate(zip(node.inputs, input_grads)):
             if parent_grad is None or not node.needs_grad[index]:
                 continue
@@ -529,7 +566,14 @@ def _propagate(order: list[Tensor], root: Tensor, seed: np.ndarray, retain_graph
             if parent_grad.dtype != data.dtype:
                 parent_grad = parent_grad.astype(data.dtype)
             previous = grads.get(id(parent))
-            grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+            if previous is None:
+                grads[id(parent)] = parent_grad
+            elif id(previous) in summed:
+                np.add(previous, parent_grad, out=previous)
+            else:
+                total = np.asarray(previous + parent_grad)  # a 0-d sum comes back as a numpy scalar
+                summed.add(id(total))
+                grads[id(parent)] = total
         if not retain_graph:
             node.saved, node.released = None, True
             released.append(node)

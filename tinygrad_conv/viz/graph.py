@@ -102,6 +102,7 @@ def graph_body(
     color_by: str = "role",
     legend: bool = False,
     show_defaults: bool = False,
+    profile: Any = None,
 ) -> list[str]:
     """The node and edge statements of the graph below ``root``, one string per DOT line.
 
@@ -126,6 +127,16 @@ def graph_body(
         means = [L.grad_stats(t.grad)[1] for t in order if t.grad is not None]
         positive = [m for m in means if m > 0 and m != float("inf")]
         grad_range = (min(positive), max(positive)) if positive else None
+
+    op_seconds: dict[int, float] = {}
+    if profile is not None:
+        if not hasattr(profile, "node_seconds"):
+            raise TypeError(f"profile must be a tc.profile, got {type(profile).__name__}")
+        for t in order:
+            seconds = None if t._node is None else profile.node_seconds(t._node)
+            if seconds is not None:
+                op_seconds[id(t)] = seconds
+    slowest, graph_seconds = max(op_seconds.values(), default=0.0), sum(op_seconds.values()) or 1.0
 
     index = {id(t): i for i, t in enumerate(order)}
     declared: set[int] = set()
@@ -163,6 +174,11 @@ def graph_body(
         declare(tensor)
         op_attrs = {"label": L.op_label(node.op, node.attrs, show_defaults), "shape": "box", "style": "rounded,filled",
                     "fillcolor": L.ROLE_COLORS["op"], "color": L.ROLE_BORDERS["op"], "class": "op"}
+        if profile is not None:
+            seconds = op_seconds.get(id(tensor), 0.0)
+            fill, font = L.time_fill(seconds, slowest)
+            op_attrs.update(fillcolor=fill, fontcolor=font, penwidth="2",
+                            label=op_attrs["label"][:-1] + "<BR/>" + L.time_text(seconds, seconds / graph_seconds) + ">")
         body.append(f"\top{i} {attr_list(op_attrs)}\n")
         labelled = sum(1 for parent in node.inputs if parent is not None) > 1
         for slot, parent in enumerate(node.inputs):
@@ -216,6 +232,7 @@ def draw_graph(
     color_by: str = "role",
     legend: bool = False,
     show_defaults: bool = False,
+    profile: Any = None,
 ) -> Any:
     """Draw the graph that built ``root`` as a ``graphviz.Digraph`` (needs no executable).
 
@@ -238,6 +255,10 @@ def draw_graph(
     scale, from pale yellow (smallest in the graph) to dark red (largest); pale grey
     means no grad, purple a non-finite one. The border keeps the role colour.
 
+    With ``profile=`` (a ``tc.profile`` that recorded this graph's forward and backward) each
+    op box shows its forward plus backward time and share, and its fill runs from pale
+    yellow (fastest) to dark red (the slowest op in the graph): where a step's time goes.
+
     Args:
         root: a Tensor or a list of Tensors (the outputs).
         params: {name: Tensor} naming leaves, as in pytorchviz.
@@ -249,6 +270,7 @@ def draw_graph(
         color_by: "role" or "grad".
         legend: add a small key explaining the colours.
         show_defaults: also show op attributes left at their default (conv2d stride=1).
+        profile: a ``tc.profile`` whose per-op times colour the op boxes.
 
     Returns:
         A ``graphviz.Digraph``; ``.source`` is the DOT text, and Jupyter shows it inline.
@@ -260,7 +282,8 @@ def draw_graph(
     """
     graphviz = import_graphviz()
     body = graph_body(root, params=params, show_grad=show_grad, show_values=show_values,
-                      max_nodes=max_nodes, color_by=color_by, legend=legend, show_defaults=show_defaults)
+                      max_nodes=max_nodes, color_by=color_by, legend=legend, show_defaults=show_defaults,
+                      profile=profile)
     return graphviz.Digraph(name="tinygrad_conv", graph_attr=_graph_attr(rankdir), node_attr=NODE_ATTR,
                             edge_attr=EDGE_ATTR, body=body)
 

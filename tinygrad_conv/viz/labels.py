@@ -163,6 +163,18 @@ def op_label(op: Any, attrs: dict[str, Any], show_defaults: bool = False) -> str
     return "<" + "<BR/>".join(lines) + ">"
 
 
+def time_fill(seconds: float, slowest: float) -> tuple[str, str]:
+    """(fill, font colour) for an op's time on a linear scale up to the slowest op's: where a step goes."""
+    position = seconds / slowest if slowest > 0 else 0.0
+    index = round(float(np.clip(position, 0, 1)) * (len(GRAD_PALETTE) - 1))
+    return GRAD_PALETTE[index], "white" if index >= len(GRAD_PALETTE) - 2 else "black"
+
+
+def time_text(seconds: float, share: float) -> str:
+    """The small line under a profiled op's name: its forward plus backward time and share of the graph's."""
+    return _small(html.escape(f"{seconds * 1e3:.3g} ms ({100 * share:.0f}%)"), "#222222")
+
+
 def grad_fill(mean_abs: float, low: float, high: float) -> tuple[str, str]:
     """(fill, font colour) for a mean |grad| on a log scale between ``low`` and ``high``."""
     if mean_abs <= 0 or not np.isfinite(mean_abs):
