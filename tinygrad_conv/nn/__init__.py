@@ -9,15 +9,16 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 """
 
 from . import init
-from .containers import ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, Sequential
 from .init import manual_seed
 from .activation import ReLU, Sigmoid, Tanh
-from .conv import Conv2d
-from .linear import Flatten, Linear
+from .conv import Conv2d, LazyConv2d
+from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Tanh", "init", "manual_seed",
+    "AvgPool2d", "Conv2d", "Flatten", "Identity", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "init",
+    "manual_seed",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, matching_dtype, pair
+from .._checks import integer, matching_dtype, pair, shape_of
 from ..conv import conv2d
 from ..conv_plan import resolve_padding
 from ..tensor import Tensor
@@ -59,3 +59,31 @@ class Conv2d(Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, dilation={self.dilation}, bias={self.bias is not None}")
+
+
+class LazyConv2d(Conv2d):
+    """A Conv2d whose ``in_channels`` is read off the first input, as ``torch.nn.LazyConv2d``.
+
+    Takes Conv2d's arguments without ``in_channels``. Its parameters exist after the first
+    call: run one batch through the model before building the optimizer (PyTorch asks the
+    same). It then is a plain ``Conv2d``.
+    """
+
+    def __init__(self, out_channels: int, kernel_size: Any, *args: Any, **kwargs: Any):
+        Module.__init__(self)
+        self.out_channels = integer(out_channels, "out_channels", minimum=1, where="LazyConv2d")
+        self._lazy = (kernel_size, args, kwargs)
+
+    def forward(self, x: Any) -> Tensor:
+        shape = shape_of(x, "x", "LazyConv2d")
+        if len(shape) not in (3, 4):
+            raise ValueError(f"LazyConv2d: x must be (C, H, W) or (N, C, H, W), got {tuple(shape)}")
+        kernel_size, args, kwargs = self._lazy
+        if kwargs.get("dtype") is None and getattr(getattr(x, "dtype", None), "kind", "") == "f":
+            kwargs = {**kwargs, "dtype": x.dtype}
+        Conv2d.__init__(self, shape[-3], self.out_channels, kernel_size, *args, **kwargs)
+        self.__class__ = Conv2d
+        return Conv2d.forward(self, x)
+
+    def extra_repr(self) -> str:
+        return f"<lazy>, {self.out_channels}, kernel_size={self._lazy[0]}"

@@ -1,4 +1,4 @@
-"""Linear and Flatten, with PyTorch's defaults and initialization."""
+"""Linear, LazyLinear, Identity, Flatten and Unflatten, with PyTorch's defaults and initialization."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from .._checks import integer, matching_dtype, shape_of
 from ..ops.linalg import matmul
-from ..ops.shape import flatten, transpose
+from ..ops.shape import flatten, transpose, unflatten
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -61,3 +61,60 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``, as ``torch.nn.Unflatten``."""
+
+    def __init__(self, dim: int, unflattened_size: Any):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Any) -> Tensor:
+        return unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (any constructor arguments are ignored), as ``torch.nn.Identity``."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class LazyLinear(Linear):
+    """A Linear whose ``in_features`` is read off the first input, as ``torch.nn.LazyLinear``.
+
+    Its parameters exist after the first call: run one batch through the model before
+    building the optimizer (PyTorch asks the same). It then is a plain ``Linear``.
+
+    Args:
+        out_features: the size of each output's last axis.
+        bias: whether to add a learned bias.
+        rng: as for ``Linear``.
+        dtype: as for ``Linear``.
+    """
+
+    def __init__(self, out_features: int, bias: bool = True, *, rng: Any = None, dtype: Any = None):
+        Module.__init__(self)
+        self.out_features = integer(out_features, "out_features", minimum=1, where="LazyLinear")
+        self.in_features = 0
+        self._lazy = (bias, rng, dtype)
+
+    def forward(self, x: Any) -> Tensor:
+        shape = shape_of(x, "x", "LazyLinear")
+        if not shape:
+            raise ValueError("LazyLinear: a 0-d input has no features")
+        bias, rng, dtype = self._lazy
+        Linear.__init__(self, shape[-1], self.out_features, bias, rng=rng,
+                        dtype=dtype or (getattr(x, "dtype", None) if getattr(x, "dtype", np.dtype(int)).kind == "f" else None))
+        self.__class__ = Linear
+        return Linear.forward(self, x)
+
+    def extra_repr(self) -> str:
+        return f"in_features=<lazy>, out_features={self.out_features}"
