@@ -122,7 +122,7 @@ def _extreme_samples(rng: np.random.Generator) -> list[Sample]:
                                    Sample((tied,), {"dim": 1, "keepdim": True})]
 
 
-_AMAX_DEFAULTS = {"dim": (), "keepdim": False}  # PyTorch's amax: dim=() reduces every axis
+_AMAX_DEFAULTS = {"dim": None, "keepdim": False}  # None or () reduces every axis, as in PyTorch
 
 
 def _all_if_empty(forward: Any) -> Any:
@@ -134,10 +134,10 @@ def _all_if_empty(forward: Any) -> Any:
 
 amax = register_op("amax", _all_if_empty(_extreme_forward("amax", np.max)), _extreme_vjp, inputs=("input",),
                    defaults=_AMAX_DEFAULTS, samples=_extreme_samples,
-                   doc="The maximum over ``dim`` (``()``: every axis); tied maxima share the gradient evenly.")
+                   doc="The maximum over ``dim`` (None or ``()``: every axis); tied maxima share the gradient evenly.")
 amin = register_op("amin", _all_if_empty(_extreme_forward("amin", np.min)), _extreme_vjp, inputs=("input",),
                    defaults=_AMAX_DEFAULTS, samples=_extreme_samples,
-                   doc="The minimum over ``dim`` (``()``: every axis); tied minima share the gradient evenly.")
+                   doc="The minimum over ``dim`` (None or ``()``: every axis); tied minima share the gradient evenly.")
 
 
 # --- take_along_dim: the values at given indices; max(x, dim) and min(x, dim) use it -------------
