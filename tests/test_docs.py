@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import tinygrad_conv as tc
-from tinygrad_conv.registry import OPS
+from tinygrad_conv.registry import FUNCTIONS, OPS, unregister
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = ["index.md", "tutorial.md", "custom_op.md", "walkthrough.md", "models.md"]
@@ -32,12 +32,10 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 @pytest.fixture
 def clean_registry():
     """Undo the ops that a page registers, so that other tests see the built-in registry only."""
-    ops_before, attrs_before = dict(OPS), set(vars(tc.Tensor))
+    before = set(OPS) | set(FUNCTIONS)
     yield
-    OPS.clear()
-    OPS.update(ops_before)
-    for name in set(vars(tc.Tensor)) - attrs_before:
-        delattr(tc.Tensor, name)
+    for name in (set(OPS) | set(FUNCTIONS)) - before:
+        unregister(name)
 
 
 def test_fence_pattern_finds_blocks_and_honours_skip(tmp_path):

@@ -87,8 +87,7 @@ def scratch_op():
 
     yield register
     for name in names:
-        tc.OPS.pop(name, None)
-        tc.registry.FUNCTIONS.pop(name, None)
+        tc.registry.unregister(name)
 
 
 @pytest.mark.parametrize("result, message", [

@@ -18,6 +18,4 @@ def test_readme_block_runs(index):
         exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), namespace)  # noqa: S102 - the point of the test
     finally:
         for name in [n for n, op in tc.OPS.items() if op.forward.__module__ == namespace["__name__"]]:
-            del tc.OPS[name]
-            if getattr(tc.Tensor, name, None) is not None:
-                delattr(tc.Tensor, name)
+            tc.registry.unregister(name)

@@ -224,9 +224,7 @@ def test_custom_op_shows_its_own_name():
         assert op_names(ops) == sorted([name, name, "sum_of_squares"])
         assert sum("scale=0.25" in attrs for attrs in ops.values()) == 1
     finally:
-        tc.OPS.pop(name, None)
-        if hasattr(tc.Tensor, name):
-            delattr(tc.Tensor, name)
+        tc.registry.unregister(name)
 
 
 def test_color_by_grad_and_legend():

@@ -316,6 +316,22 @@ def register_function(
     return declare if fn is None else declare(fn)
 
 
+def unregister(name: str) -> None:
+    """Remove an op or composite function, its public function and its Tensor methods (for tests and notebooks).
+
+    Raises:
+        ValueError: if nothing of that name is registered.
+    """
+    if name not in OPS and name not in FUNCTIONS:
+        raise ValueError(f"nothing named {name!r} is registered")
+    OPS.pop(name, None)
+    FUNCTIONS.pop(name, None)
+    for attr in [attr for attr, owner in METHODS.items() if owner == name]:
+        del METHODS[attr]
+        if attr in vars(Tensor):
+            delattr(Tensor, attr)
+
+
 def get_op(name: str) -> Op:
     """The registered op called ``name``.
 
