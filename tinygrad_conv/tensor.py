@@ -298,15 +298,30 @@ def _accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
         tensor.grad = np.asarray(tensor.grad + grad)
 
 
+class _BackwardPass:
+    """Marks the nodes one backward released; ``finished`` stays False if a vjp raised part-way."""
+
+    __slots__ = ("finished",)
+
+    def __init__(self) -> None:
+        self.finished = False
+
+
 def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     """Back-propagate ``seed`` from ``root`` through the recorded graph."""
     order = topological_order([root], requires_grad_only=True)
     for tensor in order:
         if tensor._node is not None and tensor._node.released:
+            if not tensor._node.released.finished:
+                raise RuntimeError(
+                    "backward through a graph whose earlier backward() raised part-way, after freeing some "
+                    "saved buffers: run the forward again (and zero the grads, which may hold part of that pass)"
+                )
             raise RuntimeError(
                 "backward through a graph a second time: its saved buffers were freed by the first "
                 "backward. Pass retain_graph=True to the first backward() call to keep them."
             )
+    this_pass = _BackwardPass()
     grads: dict[int, np.ndarray] = {id(root): seed}
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
@@ -338,4 +353,5 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             previous = grads.get(id(parent))
             grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
         if not retain_graph:
-            node.saved, node.released = None, True
+            node.saved, node.released = None, this_pass
+    this_pass.finished = True
