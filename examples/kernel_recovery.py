@@ -10,8 +10,9 @@ composed 6x6 stride-2 kernel of the learned layers with the true one.
 By default conv1 starts near the identity (a centred 1 plus N(0, 0.1) noise) and conv2 near zero,
 and Adam (lr 0.2, cosine-annealed) runs 2000 steps: the composed kernel comes out within 1e-2 for
 every seed tried (0 to 39; typically about 1e-4). From the seed's N(0, 1) start the two-layer loss
-has spurious valleys that most seeds fall into; starting as "one conv" avoids them. ``--seed-settings`` reruns the seed exactly (N(0, 1)
-start, plain SGD, lr 3e-5, 2000 steps) and explains why its loss falls but the kernel is not found.
+has spurious valleys that most seeds fall into; starting as "one conv" avoids them. --seed-settings
+reruns the seed exactly (N(0, 1) start, plain SGD, lr 3e-5, 2000 steps) and explains why its loss
+falls but the kernel is not found.
 
     python examples/kernel_recovery.py                    # recovers the composed kernel
     python examples/kernel_recovery.py --seed-settings    # the seed's settings
