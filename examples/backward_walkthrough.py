@@ -7,7 +7,8 @@ input would divide evenly and show no remainder.) Small integers keep every numb
 
 The figure is checked against ``tc.conv2d``'s own backward, and says so.
 
-    python examples/backward_walkthrough.py [--out out/] [--docs-images docs/images]
+    python examples/backward_walkthrough.py                          # writes out/
+    python examples/backward_walkthrough.py --docs-images docs/images  # also refreshes the docs' figure
 """
 
 from __future__ import annotations
@@ -156,12 +157,20 @@ def draw(x: np.ndarray, w: np.ndarray, g: np.ndarray, steps: dict, max_diff: flo
     return fig
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (but not a None one), and the description as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="directory for the PNG and SVG (default out/)")
-    parser.add_argument("--docs-images", default=str(Path(__file__).resolve().parent.parent / "docs" / "images"),
-                        help="also write the figure here (default docs/images); '' to skip")
-    parser.add_argument("--seed", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--out", default="out", help="folder for backward_walkthrough.png and .svg")
+    parser.add_argument("--docs-images", default=None, metavar="DIR",
+                        help="also write the figure to DIR; docs/images refreshes the docs' copy "
+                             "(default: none, write only to --out)")
+    parser.add_argument("--seed", type=int, default=3, help="draws the small integers of the case")
     args = parser.parse_args(argv)
 
     x, w, g = make_case(args.seed)

@@ -76,7 +76,7 @@ def train(model: nn.Module, X_train, y_train, X_test, y_test, args) -> dict[str,
     scheduler = tc.optim.CosineAnnealingLR(optimizer, T_max=args.epochs)
     rng = np.random.default_rng(args.seed)
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
-    bar = tqdm(range(1, args.epochs + 1), desc="digits", unit="epoch")
+    bar = tqdm(range(1, args.epochs + 1), desc="digits", unit="epoch", disable=None)  # no bar off a terminal
     for _ in bar:
         model.train()
         total, correct = 0.0, 0
@@ -172,18 +172,28 @@ def plot_filters(weight: np.ndarray, path: str) -> None:
     plt.close(fig)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (but not a None one), and the description as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def main(argv: list[str] | None = None) -> float:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--epochs", type=int, default=40, help="passes over the training split")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per optimizer step")
     parser.add_argument("--lr", type=float, default=0.002, help="AdamW's initial learning rate (cosine-annealed)")
-    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's decoupled weight decay")
     parser.add_argument("--shift", action=argparse.BooleanOptionalAction, default=True,
                         help="augment: move each training image by a random -1/0/+1 pixels in each direction")
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join("out", "digits"))
-    parser.add_argument("--load", metavar="PATH", help="evaluate this saved model instead of training")
+    parser.add_argument("--label-smoothing", type=float, default=0.1,
+                        help="weight of the uniform distribution mixed into the targets")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights and the batches")
+    parser.add_argument("--out", default=os.path.join("out", "digits"),
+                        help="folder for model.npz, curves.png, confusion.png and filters.png")
+    parser.add_argument("--load", metavar="PATH", default=None,
+                        help="evaluate this saved model instead of training (default: train)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

@@ -101,11 +101,15 @@ GALLERY = {
 }
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default, and the description as written."""
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     """Render the gallery; return the paths written."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("out/graphs"), help="output folder (default out/graphs)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out/graphs"), help="output folder for the pictures")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the tensors' values")
     args = parser.parse_args(argv)
     written = []
     for name, (build, options) in GALLERY.items():

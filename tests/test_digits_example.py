@@ -3,6 +3,7 @@
 import os
 import sys
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
@@ -22,3 +23,16 @@ def test_digits_example_trains_saves_and_loads(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     assert accuracy > 0.8  # two epochs already beat chance by far (the full run reaches >= 98%)
     assert digits_cnn.main(["--load", str(tmp_path / "model.npz")]) == pytest.approx(accuracy)
+
+
+def test_digits_model_trains_in_float32():
+    import digits_cnn
+
+    model = digits_cnn.make_model(0)
+    X_train, *_ = digits_cnn.load_split(0)
+    assert X_train.dtype == np.float32
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    logits = model(X_train[:4])
+    assert logits.dtype == np.float32
+    logits.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())

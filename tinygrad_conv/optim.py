@@ -41,7 +41,7 @@ class Optimizer:
                 raise ValueError(f"params[{index}] (shape {p.shape}) is params[{seen[id(p)]}] again: "
                                  "each parameter may appear only once")
             seen[id(p)] = index
-        self.lr = real(lr, "lr", minimum=0)
+        self.lr = lr
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -49,23 +49,46 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    @property
+    def lr(self) -> float:
+        """The learning rate; assigning it (as the schedulers do) checks the new value."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = real(value, "lr", minimum=0, where=type(self).__name__)
+
     def step(self) -> None:
-        """Update every parameter that has a ``.grad``; nothing changes if any grad is malformed.
+        """Update every parameter that has a ``.grad``; nothing changes if any check fails.
 
         Raises:
-            ValueError: if a ``.grad`` is not an array of the parameter's shape and dtype kind.
+            ValueError: if a ``.grad`` is not an array of the parameter's shape and dtype kind, a
+                parameter's data is read-only, or a parameter changed shape since the optimizer's
+                state for it was made.
         """
-        for index, p in enumerate(self.params):
-            grad = p.grad
-            if grad is not None and (not isinstance(grad, np.ndarray) or grad.shape != p.shape
-                                     or grad.dtype.kind != p.dtype.kind):
-                got = (f"shape {grad.shape} and dtype {grad.dtype}" if isinstance(grad, np.ndarray)
-                       else f"a {type(grad).__name__}")
-                raise ValueError(f"params[{index}].grad must be an array of the parameter's shape {p.shape} "
-                                 f"and dtype kind of {p.dtype}, got {got}")
+        for index, (p, state) in enumerate(zip(self.params, self.state)):
+            if p.grad is not None:
+                self._check(index, p, state)
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 self._update(p, p.grad, state)
+
+    def _check(self, index: int, p: Tensor, state: dict[str, np.ndarray]) -> None:
+        where = f"{type(self).__name__}.step: params[{index}]"
+        grad = p.grad
+        if not isinstance(grad, np.ndarray) or grad.shape != p.shape or grad.dtype.kind != p.dtype.kind:
+            got = (f"shape {grad.shape} and dtype {grad.dtype}" if isinstance(grad, np.ndarray)
+                   else f"a {type(grad).__name__}")
+            raise ValueError(f"{where}.grad must be an array of the parameter's shape {p.shape} "
+                             f"and dtype kind of {p.dtype}, got {got}")
+        if not p.data.flags.writeable:
+            raise ValueError(f"{where} has read-only data (shape {p.shape}); the optimizer updates it in place: "
+                             "give it a writable array, p.data = p.data.copy()")
+        for key, buffer in state.items():
+            if key != "step" and buffer.shape != p.shape:
+                raise ValueError(f"{where} has shape {p.shape}, but its optimizer state {key!r} has shape "
+                                 f"{buffer.shape}: the parameter changed shape after a step; make a new "
+                                 f"{type(self).__name__} for it")
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
@@ -77,12 +100,12 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
-        self.momentum = real(momentum, "momentum", minimum=0)
-        self.weight_decay = real(weight_decay, "weight_decay", minimum=0)
+        self.momentum = real(momentum, "momentum", minimum=0, where="SGD")
+        self.weight_decay = real(weight_decay, "weight_decay", minimum=0, where="SGD")
         if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+            raise TypeError(f"SGD: nesterov must be a bool, got {nesterov!r}")
         if nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
 
     def _update(self, p, grad, state):
@@ -107,13 +130,15 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.eps = real(eps, "eps", minimum=0)
-        self.weight_decay = real(weight_decay, "weight_decay", minimum=0)
+        where = type(self).__name__
+        self.eps = real(eps, "eps", minimum=0, where=where)
+        self.weight_decay = real(weight_decay, "weight_decay", minimum=0, where=where)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair of numbers (beta1, beta2), got {betas!r}")
-        self.betas = (real(betas[0], "betas[0]", minimum=0), real(betas[1], "betas[1]", minimum=0))
+            raise TypeError(f"{where}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+        self.betas = (real(betas[0], "betas[0]", minimum=0, where=where),
+                      real(betas[1], "betas[1]", minimum=0, where=where))
         if not all(b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+            raise ValueError(f"{where}: betas must be two numbers in [0, 1), got {betas!r}")
 
     def _update(self, p, grad, state):
         beta1, beta2 = self.betas

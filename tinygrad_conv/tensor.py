@@ -507,30 +507,30 @@ def _input_grads(node: Node, result: Any) -> tuple:
     return result
 
 
+class _BackwardPass:
+    """Marks the nodes one backward released; ``finished`` stays False if a vjp raised part-way."""
+
+    __slots__ = ("finished",)
+
+    def __init__(self) -> None:
+        self.finished = False
+
+
 def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     """Back-propagate ``seed`` from ``root`` through the recorded graph."""
     order = topological_order([root], requires_grad_only=True)
     for tensor in order:
         if tensor._node is not None and tensor._node.released:
-            if tensor._node.released == "error":
+            if not tensor._node.released.finished:
                 raise RuntimeError(
-                    "backward through a graph whose earlier backward stopped with an error: the nodes it had "
-                    "passed were freed. Build the graph again (run the forward) before calling backward()."
+                    "backward through a graph whose earlier backward() raised part-way, after freeing some "
+                    "saved buffers: run the forward again (and zero the grads, which may hold part of that pass)"
                 )
             raise RuntimeError(
                 "backward through a graph a second time: its saved buffers were freed by the first "
                 "backward. Pass retain_graph=True to the first backward() call to keep them."
             )
-    released: list[Node] = []
-    try:
-        _propagate(order, root, seed, retain_graph, released)
-    except BaseException:
-        for node in released:
-            node.released = "error"
-        raise
-
-
-def _propagate(order: list[Tensor], root: Tensor, seed: np.ndarray, retain_graph: bool, released: list[Node]) -> None:
+    this_pass = _BackwardPass()
     grads: dict[int, np.ndarray] = {id(root): seed}
     summed: set[int] = set()  # the sums made here: fresh arrays, so later gradients add into them in place
     for tensor in reversed(order):
@@ -575,5 +575,5 @@ def _propagate(order: list[Tensor], root: Tensor, seed: np.ndarray, retain_graph
                 summed.add(id(total))
                 grads[id(parent)] = total
         if not retain_graph:
-            node.saved, node.released = None, True
-            released.append(node)
+            node.saved, node.released = None, this_pass
+    this_pass.finished = True

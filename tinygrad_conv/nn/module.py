@@ -34,6 +34,17 @@ def _is_trainable_leaf(value: Any) -> bool:
     return isinstance(value, Tensor) and value.requires_grad and value.is_leaf
 
 
+def _to_numpy(key: str, value: Any) -> Any:
+    """A torch tensor (or anything with ``.detach().cpu().numpy()``) as a numpy array; other values as they are."""
+    if isinstance(value, (Tensor, np.ndarray)) or not hasattr(value, "detach"):
+        return value
+    try:
+        return value.detach().cpu().numpy()
+    except (AttributeError, TypeError, RuntimeError) as error:
+        raise TypeError(f"state_dict[{key!r}]: cannot convert a {type(value).__name__} to a numpy array "
+                        f"({error})") from None
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped."""
 
@@ -151,14 +162,24 @@ class Module:
 
     # --- state ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values, by dotted name (what ``tc.save`` writes)."""
+        """A copy of every parameter's values, by dotted name (what ``tc.save`` writes).
+
+        The names, shapes and layouts are PyTorch's for the same architecture (``"0.weight"`` of shape
+        ``(out_channels, in_channels, kh, kw)`` for a Conv2d first in a Sequential, ``(out, in)`` for a
+        Linear), so a torch model's state dict loads here and this one loads into torch.
+        """
         return {name: param.data.copy() for name, param in self.named_parameters()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters in place, checking names and shapes first.
+        """Copy values into the parameters in place, all or nothing.
+
+        Every value is converted and checked (names, shapes, writability) before any parameter
+        changes, so on any error the module is left exactly as it was.
 
         Args:
-            state_dict: names to arrays or Tensors, as ``state_dict()`` or ``tc.load`` returns.
+            state_dict: names to arrays, as ``state_dict()`` or ``tc.load`` returns; a value may
+                be a numpy array, a Tensor, a torch tensor (anything with ``.detach().cpu().numpy()``)
+                or any numeric array-like. Values are cast to each parameter's dtype.
             strict: require exactly this module's names. Shapes must match either way.
 
         Returns:
@@ -166,13 +187,13 @@ class Module:
 
         Raises:
             TypeError: if state_dict is not a mapping, or a value is not numeric.
-            ValueError: for a ragged value, or naming every missing, unexpected and wrongly shaped
-                key; nothing is loaded then.
+            ValueError: for a ragged value, a read-only parameter, or naming every missing,
+                unexpected and wrongly shaped key.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
         own = dict(self.named_parameters())
-        values = {key: state_array(key, value) for key, value in state_dict.items()}
+        values = {key: state_array(key, _to_numpy(key, value)) for key, value in state_dict.items()}
         missing = [k for k in own if k not in values]
         unexpected = [k for k in values if k not in own]
         wrong = [f"{k}: expected {own[k].shape}, got {values[k].shape}"
@@ -186,9 +207,13 @@ class Module:
             problems.append(f"wrongly shaped keys [{'; '.join(wrong)}]")
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + ", ".join(problems))
-        for key, param in own.items():
-            if key in values:
-                param.data[...] = values[key]
+        updates = [(own[key], values[key].astype(own[key].dtype, copy=False)) for key in own if key in values]
+        read_only = [key for key in own if key in values and not own[key].data.flags.writeable]
+        if read_only:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: parameters {read_only} have read-only "
+                             "data; give them a writable array (param.data = param.data.copy())")
+        for param, value in updates:
+            param.data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # --- display -------------------------------------------------------------------
