@@ -7,8 +7,8 @@
     loss.backward()          # w.grad now holds dloss/dw
 """
 
-from . import data, nn, optim, viz
-from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
+from . import data, kernels, nn, optim, viz
+from .conv import conv2d, crop, insert_zeros, pad2d, rotate180
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .losses import cross_entropy, log_softmax, mse_loss
 from .math_ops import div, exp, log, matmul, pow, tanh
@@ -21,13 +21,14 @@ from .shape import TensorIndexError, flatten, getitem, permute, reshape, transpo
 from .tensor import Node, Tensor, is_grad_enabled, no_grad
 from .walkthrough import conv2d_backward_steps
 
+pad = pad2d  # issue 12 turns tc.pad into torch.nn.functional.pad's; pad2d stays the seed's (top, bottom, left, right)
 __version__ = "0.1.0"
 
 __all__ = [
     "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d",
-    "conv2d", "conv2d_backward_fast", "conv2d_backward_literal", "conv2d_backward_steps", "cross_entropy",
+    "conv2d", "conv2d_backward_steps", "crop", "cross_entropy",
     "data", "div", "exp", "flatten", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros",
-    "is_grad_enabled", "load", "log", "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul",
-    "neg", "nn", "no_grad", "optim", "pad", "permute", "pow", "register_op", "relu", "reshape", "rotate180",
+    "is_grad_enabled", "kernels", "load", "log", "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul",
+    "neg", "nn", "no_grad", "optim", "pad", "pad2d", "permute", "pow", "register_op", "relu", "reshape", "rotate180",
     "save", "sigmoid", "sub", "sum", "sum_of_squares", "tanh", "transpose", "viz",
 ]

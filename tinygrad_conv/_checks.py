@@ -1,4 +1,4 @@
-"""Small argument validators shared by the ops, nn, optim, schedulers and serialization.
+"""Small argument validators shared by the ops, nn, optim, schedulers and serialization, and conv's geometry.
 
 Each raises TypeError for a value of the wrong type and ValueError for one out of
 range, with a message that names the argument (prefixed by ``where``, the op or
@@ -7,12 +7,14 @@ class, when given) and shows the value.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
 
 import numpy as np
 
+from .kernels.geometry import Geometry
 from .tensor import Tensor
 
 
@@ -105,3 +107,107 @@ def state_array(key: Any, value: Any) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"state_dict[{key!r}] must be numeric, got dtype {array.dtype}")
     return array
+
+
+# --- convolution arguments ----------------------------------------------------
+def resolve_padding(padding: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                    where: str = "conv2d") -> tuple[int, int, int, int]:
+    """A conv's ``padding`` as (top, bottom, left, right).
+
+    Args:
+        padding: an int or pair >= 0 (the same on both sides), "valid" (none), "same" (stride 1
+            only; an odd total puts the extra row and column at the bottom and right), or a
+            4-tuple (left, right, top, bottom) in torch.nn.functional.pad's order.
+        kernel: (kh, kw).
+        stride: (sh, sw), checked.
+        dilation: (dh, dw), checked.
+        where: the op's name, for messages.
+
+    Raises:
+        TypeError: for a padding of the wrong type.
+        ValueError: for an unknown string, a negative entry or "same" with a stride.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding != "same":
+            raise ValueError(f'{where}: padding must be an int >= 0, a pair, a 4-tuple, "valid" or "same", '
+                             f'got {padding!r}')
+        if stride != (1, 1):
+            raise ValueError(f'{where}: padding="same" needs stride 1, got stride={stride}')
+        total_h, total_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        left, right = pair(padding[:2], "padding", minimum=0, where=where)
+        top, bottom = pair(padding[2:], "padding", minimum=0, where=where)
+        return top, bottom, left, right
+    ph, pw = pair(padding, "padding", minimum=0, where=where)
+    return ph, ph, pw, pw
+
+
+def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
+    """H' = floor((H + pad - dilation*(kernel-1) - 1) / stride) + 1 (``pad`` counts both sides)."""
+    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _conv_shapes(x: tuple, w: tuple, b: tuple | None, groups: int, where: str) -> None:
+    for name, shape in (("x", x), ("weight", w)):
+        if 0 in shape:
+            raise ValueError(f"{where}: {name} has an empty dimension: x {x}, weight {w}")
+    if len(x) == 2:
+        if len(w) != 2:
+            raise ValueError(f"{where}: a 2-D input x {x} needs a 2-D weight (kh, kw), got weight {w}")
+        if b is not None and b not in ((), (1,)):
+            raise ValueError(f"{where}: bias for a 2-D input must be a scalar (shape () or (1,)), got bias {b}")
+        if groups != 1:
+            raise ValueError(f"{where}: groups={groups} needs a 3-D or 4-D input with channels, got x {x}")
+        return
+    if len(x) not in (3, 4):
+        raise ValueError(f"{where}: x must be 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W), got x {x}")
+    if len(w) != 4:
+        raise ValueError(f"{where}: a {len(x)}-D input x {x} needs a 4-D weight (O, C, kh, kw), got weight {w}")
+    if x[-3] % groups or w[0] % groups:
+        raise ValueError(f"{where}: groups={groups} must divide both the input channels ({x[-3]}, x {x}) "
+                         f"and the output channels ({w[0]}, weight {w})")
+    if w[1] * groups != x[-3]:
+        raise ValueError(f"{where}: channel mismatch: x {x} has {x[-3]} channels, weight {w} expects "
+                         f"{w[1]}{f' per group times groups={groups}' if groups > 1 else ''}")
+    if b is not None and b != (w[0],):
+        raise ValueError(f"{where}: bias must have shape ({w[0]},) for weight {w}, got bias {b}")
+
+
+def conv2d_geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any,
+                    groups: Any = 1) -> Geometry:
+    """Check a conv2d call's shapes and arguments; return its geometry (cached per distinct call).
+
+    Raises:
+        TypeError: for stride, padding, dilation or groups of the wrong type.
+        ValueError: for shapes or values out of range, naming the argument and the shapes.
+    """
+    keys = (_cache_key(stride), _cache_key(padding), _cache_key(dilation), _cache_key(groups))
+    if None in keys:
+        return _geometry(x, w, b, stride, padding, dilation, groups)
+    return _cached_geometry(x, w, b, *keys)
+
+
+def _cache_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is str or (kind is tuple and len(value) in (2, 4) and all(type(v) is int for v in value)):
+        return value
+    return None
+
+
+def _geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any, groups: Any) -> Geometry:
+    groups = integer(groups, "groups", minimum=1, where="conv2d")
+    _conv_shapes(x, w, b, groups, "conv2d")
+    stride, dilation = pair(stride, "stride", minimum=1, where="conv2d"), pair(dilation, "dilation", minimum=1, where="conv2d")
+    pads = resolve_padding(padding, w[-2:], stride, dilation)
+    for axis, name in ((0, "height"), (1, "width")):
+        padded = x[axis - 2] + pads[2 * axis] + pads[2 * axis + 1]
+        if padded < dilation[axis] * (w[axis - 2] - 1) + 1:
+            raise ValueError(f"conv2d: the kernel {w[-2:]} with dilation {dilation} is larger than the padded "
+                             f"input: x {x} padded by {pads} (top, bottom, left, right) has {name} {padded}")
+    return Geometry(x, w, b, stride, pads, dilation, groups)
+
+
+_cached_geometry = functools.lru_cache(maxsize=256)(_geometry)

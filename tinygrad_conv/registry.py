@@ -110,6 +110,8 @@ def register_op(
 
     @functools.wraps(forward)
     def functional(*tensors: Any, **attrs: Any) -> Tensor:
+        if len(tensors) < arity and set(op.inputs[len(tensors):]) <= set(op.optional):
+            tensors += (None,) * (arity - len(tensors))  # trailing optional inputs may be left out
         if len(tensors) != arity:
             raise TypeError(f"{name}() takes {arity} tensor argument(s) {op.inputs}, got {len(tensors)}")
         unknown = set(attrs) - set(op.defaults)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._checks import integer, pair, shape_of
 from ..conv import conv2d
-from ..conv_plan import resolve_padding
+from .._checks import resolve_padding
 from ..math_ops import matmul, tanh
 from ..ops import relu, sigmoid
 from ..pool import avg_pool2d, max_pool2d, pool_arguments
