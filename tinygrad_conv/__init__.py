@@ -9,6 +9,8 @@
 
 from . import data, kernels, nn, optim, viz
 from .conv import conv2d, crop, insert_zeros, pad2d, rotate180
+from .conv1d import conv1d
+from .conv_transpose import conv_transpose2d
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .losses import cross_entropy, log_softmax, mse_loss
 from .math_ops import div, exp, log, matmul, pow, tanh
@@ -26,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "OPS", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "avg_pool2d",
-    "conv2d", "conv2d_backward_steps", "crop", "cross_entropy",
+    "conv1d", "conv2d", "conv2d_backward_steps", "conv_transpose2d", "crop", "cross_entropy",
     "data", "div", "exp", "flatten", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros",
     "is_grad_enabled", "kernels", "load", "log", "log_softmax", "matmul", "max", "max_pool2d", "mean", "mse_loss", "mul",
     "neg", "nn", "no_grad", "optim", "pad", "pad2d", "permute", "pow", "register_op", "relu", "reshape", "rotate180",

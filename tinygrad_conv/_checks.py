@@ -211,3 +211,44 @@ def _geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, di
 
 
 _cached_geometry = functools.lru_cache(maxsize=256)(_geometry)
+
+
+def conv_transpose2d_geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, output_padding: Any,
+                              groups: Any, dilation: Any) -> tuple[Geometry, tuple[int, int]]:
+    """Check a conv_transpose2d call; return the geometry of the conv2d it transposes, and its extra rows and columns.
+
+    The transposed conv's output has the shape of that conv2d's input: per axis
+    H = (H' - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1. The extra rows
+    (columns) are output_padding // stride: that conv2d's output has them beyond the input's H'.
+
+    Raises:
+        TypeError: for arguments of the wrong type.
+        ValueError: for shapes or values out of range, naming the argument and the shapes.
+    """
+    where = "conv_transpose2d"
+    groups = integer(groups, "groups", minimum=1, where=where)
+    stride, dilation = pair(stride, "stride", minimum=1, where=where), pair(dilation, "dilation", minimum=1, where=where)
+    pads, extra_pads = pair(padding, "padding", minimum=0, where=where), pair(output_padding, "output_padding",
+                                                                                minimum=0, where=where)
+    if 0 in x or 0 in w:
+        raise ValueError(f"{where}: x {x} and weight {w} must have no empty dimension")
+    if len(x) not in (3, 4) or len(w) != 4:
+        raise ValueError(f"{where}: x must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W) and weight 4-D "
+                         f"(C_in, C_out/groups, kh, kw), got x {x}, weight {w}")
+    if x[-3] != w[0]:
+        raise ValueError(f"{where}: channel mismatch: x {x} has {x[-3]} channels, weight {w} expects {w[0]}")
+    if w[0] % groups:
+        raise ValueError(f"{where}: groups={groups} must divide the input channels ({w[0]}, x {x}, weight {w})")
+    c_out = w[1] * groups
+    if b is not None and b != (c_out,):
+        raise ValueError(f"{where}: bias must have shape ({c_out},) for weight {w} and groups={groups}, got bias {b}")
+    for a in (0, 1):
+        if extra_pads[a] >= stride[a] and extra_pads[a] >= dilation[a]:
+            raise ValueError(f"{where}: output_padding {output_padding!r} must be smaller than the stride {stride} "
+                             f"or the dilation {dilation}")
+    out_hw = tuple((x[a - 2] - 1) * stride[a] - 2 * pads[a] + dilation[a] * (w[a - 2] - 1) + extra_pads[a] + 1
+                   for a in (0, 1))
+    if min(out_hw) < 1:
+        raise ValueError(f"{where}: the output would be {out_hw}: padding {padding!r} is too large for x {x}, weight {w}")
+    geom = Geometry(x[:-3] + (c_out,) + out_hw, w, None, stride, (pads[0], pads[0], pads[1], pads[1]), dilation, groups)
+    return geom, (extra_pads[0] // stride[0], extra_pads[1] // stride[1])

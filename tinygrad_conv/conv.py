@@ -134,20 +134,39 @@ def conv2d_backward_stages(
         ``unused_rows`` and ``unused_cols``.
     """
     xp = pad2d(x, padding)
-    (kh, kw), (dh, dw_) = w.shape[2:], dilation
-    z = insert_zeros(g, stride)
-    unused_rows = xp.shape[2] - (z.shape[2] + dh * (kh - 1))
-    unused_cols = xp.shape[3] - (z.shape[3] + dw_ * (kw - 1))
-    zp = pad2d(z, (dh * (kh - 1), dh * (kh - 1) + unused_rows, dw_ * (kw - 1), dw_ * (kw - 1) + unused_cols))
-    w_rot = rotate180(w).transpose(1, 0, 2, 3)
-    dxp = correlate(zp, w_rot, dilation=dilation)
+    kh, kw = w.shape[2:]
+    stages = input_grad_stages(g, w, xp.shape[2:], stride, dilation)
+    z = stages["error_inserted"]
     dw = correlate(xp.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), stride=dilation)[:, :, :kh, :kw]
     return {
-        "error": g, "error_inserted": z, "error_padded": zp, "kernel": w, "kernel_rotated": w_rot,
-        "input_padded": xp, "input_grad_padded": dxp, "input_grad": crop(dxp, padding),
+        **stages, "error": g, "kernel": w, "input_padded": xp, "input_grad": crop(stages["input_grad_padded"], padding),
         "kernel_grad": dw.transpose(1, 0, 2, 3), "bias_grad": g.sum(axis=(0, 2, 3)),
-        "unused_rows": int(unused_rows), "unused_cols": int(unused_cols),
     }
+
+
+def input_grad_stages(g: np.ndarray, w: np.ndarray, xp_hw: Pair, stride: Pair, dilation: Pair) -> dict[str, Any]:
+    """The input-gradient half: insert zeros, pad, correlate with the rotated kernel (also conv_transpose2d's forward).
+
+    Args:
+        g: the error (N, O, H', W').
+        w: the weight (O, C, kh, kw).
+        xp_hw: (Hp, Wp), the padded input's size.
+        stride: (sh, sw).
+        dilation: (dh, dw).
+
+    Returns:
+        ``error_inserted``, ``error_padded``, ``kernel_rotated``, ``input_grad_padded`` (N, C, Hp, Wp),
+        ``unused_rows`` and ``unused_cols``.
+    """
+    (kh, kw), (dh, dw) = w.shape[2:], dilation
+    z = insert_zeros(g, stride)
+    unused_rows = xp_hw[0] - (z.shape[2] + dh * (kh - 1))
+    unused_cols = xp_hw[1] - (z.shape[3] + dw * (kw - 1))
+    zp = pad2d(z, (dh * (kh - 1), dh * (kh - 1) + unused_rows, dw * (kw - 1), dw * (kw - 1) + unused_cols))
+    w_rot = rotate180(w).transpose(1, 0, 2, 3)
+    return {"error_inserted": z, "error_padded": zp, "kernel_rotated": w_rot,
+            "input_grad_padded": correlate(zp, w_rot, dilation=dilation),
+            "unused_rows": int(unused_rows), "unused_cols": int(unused_cols)}
 
 
 def conv2d_backward_literal(

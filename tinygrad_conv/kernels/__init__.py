@@ -31,6 +31,7 @@ from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "ROUTES", "Geometry", "Tuning", "buffer_stats", "clear_buffers", "conv2d_backward", "conv2d_forward",
+    "conv2d_input_grad",
     "get_num_threads", "get_route", "get_tuning", "set_buffer_cap", "set_buffer_reuse", "set_num_threads", "tuning",
     "use",
 ]
@@ -78,6 +79,29 @@ def conv2d_backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tup
     else:
         dx, dw, db = blocked.backward(g, inner, geom, needs_grad, get_tuning())
     return dx, dw, None if db is None else db.reshape(geom.b_shape)
+
+
+def conv2d_input_grad(g: np.ndarray, w: np.ndarray, geom: Geometry, route: str | None = None) -> np.ndarray:
+    """dL/dx of conv2d for the error ``g`` alone, without the forward's input: conv_transpose2d's forward.
+
+    Args:
+        g: the error, of shape ``geom.y_shape``.
+        w: the weight, of shape ``geom.w_shape``.
+        geom: the geometry of the conv2d whose input gradient this is.
+        route: as for ``conv2d_forward``.
+
+    Returns:
+        dx, of shape ``geom.x_shape``.
+    """
+    return conv2d_backward(g, _weights_only(w, geom, _kernel_route(route)), geom, (True, False, False))[0]
+
+
+def _weights_only(w: np.ndarray, geom: Geometry, route: str) -> tuple:
+    """What a forward would have saved, as far as the input gradient reads it: the weight."""
+    if geom.groups > 1:
+        sub = _group_geometry(geom)
+        return "grouped", [_weights_only(part, sub, route) for part in np.split(w.reshape(geom.w4_shape), geom.groups)]
+    return route, ((None, w) if route == "im2col" else (None, None, w))
 
 
 def _kernel_route(route: str | None) -> str:

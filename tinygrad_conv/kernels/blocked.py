@@ -103,7 +103,8 @@ def backward(g: np.ndarray, saved: Saved, geom: Geometry, needs_grad: tuple, tun
     elif by_col2im or needs_grad[1]:
         k = geom.kernel_size
         w_taps = w.reshape(o, geom.c, -1).transpose(2, 1, 0).reshape(k, o)  # rows in (i, j, c) order
-        view = None if cols is not None else windows(xp, geom.kernel, geom.stride, geom.dilation).transpose(3, 0, 1, 2, 4, 5)
+        view = None if cols is not None or not needs_grad[1] else windows(xp, geom.kernel, geom.stride,
+                                                                          geom.dilation).transpose(3, 0, 1, 2, 4, 5)
         work = partial(_backward_images, g3=g3, xp=xp, cols=cols, view=view, w_taps=w_taps, dxp=dxp, dtype=dtype,
                        want_dw=needs_grad[1], geom=geom, step=_step(geom, tune))
         for part in _run(work, geom, tune):

@@ -13,7 +13,7 @@ at import through the very same function, not assumed: CPython versions count bo
 references differently. Where the measurement cannot tell a held buffer from a free one
 (another interpreter), reuse is off and every call allocates.
 
-Bounds: the pool holds at most ``cap`` bytes (``settings.BUFFER_CAP``, 256 MiB, or the
+Bounds: the pool holds at most ``cap`` bytes (``settings.BUFFER_CAP``, 192 MiB, or the
 ``TINYGRAD_CONV_BUFFER_CAP`` environment variable) and drops the least recently used keys
 beyond it; an array larger than the cap is never kept. A forked child starts with an empty
 pool and a fresh lock.

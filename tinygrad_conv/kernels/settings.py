@@ -49,11 +49,13 @@ class Tuning:
     split_min_flops: float = 1e7
 
 
-BUFFER_CAP = 256 << 20
+BUFFER_CAP = 192 << 20
 """Default byte cap of the buffer pool (``TINYGRAD_CONV_BUFFER_CAP`` overrides it).
 
-256 MiB holds every buffer of the benchmark's largest shape a few times over; beyond the
-cap the least recently used buffers are dropped, so varying shapes cannot grow it."""
+192 MiB holds every buffer of the benchmark's largest shape (d, float64: about 70 MiB) twice;
+beyond the cap the least recently used buffers are dropped, so varying shapes cannot grow
+it. Measured (benchmarks/memory.py random): 600 random-shape steps end about cap + 60 MiB
+of allocator slack above the largest step's resident set, +248 MiB at this default."""
 
 BUFFERS_PER_KEY = 4
 """Buffers kept per (role, shape, dtype): several layers of one shape, or two live graphs."""
