@@ -14,10 +14,15 @@ from .init import manual_seed
 from .activation import ReLU, Sigmoid, Tanh
 from .conv import Conv2d
 from .linear import Flatten, Linear
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Tanh", "init", "manual_seed",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss",
+    "SmoothL1Loss",
 ]
