@@ -68,7 +68,7 @@ def test_cross_entropy_closed_form(reduction):
 
 
 def test_cross_entropy_smoothing_weight_ignore_closed_form():
-    """The class-index loss is the probability loss on the smoothed one-hot target, renormalized by the picked weights."""
+    """The class-index loss is the probability loss on the smoothed one-hot target, over the picked weights."""
     rng = np.random.default_rng(3)
     logits, target, w, s = rng.standard_normal((6, 4)), np.array([0, 3, -1, 1, 2, -1]), rng.uniform(0.5, 2, 4), 0.25
     out, (g,), r = grads(lambda t: tc.cross_entropy(t, target, weight=w, ignore_index=-1, label_smoothing=s), logits)
@@ -346,8 +346,9 @@ def test_label_smoothing_with_ignore_index_against_torch():
     logits, target = np.random.default_rng(1).standard_normal((4, 3)), np.array([0, 1, 1, 2])
     for reduction in ("mean", "sum", "none"):
         kwargs = {"ignore_index": 1, "label_smoothing": 0.5, "reduction": reduction}
-        _compare(torch, lambda x: tc.cross_entropy(x, target, **kwargs),
-                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(target), **kwargs), [logits], np.float64)
+        _compare(torch, lambda x, kw=kwargs: tc.cross_entropy(x, target, **kw),
+                 lambda x, kw=kwargs: torch.nn.functional.cross_entropy(x, torch.tensor(target), **kw), [logits],
+                 np.float64)
 
 
 def test_targets_as_lists_tensors_and_int_dtypes():
@@ -381,14 +382,16 @@ def test_loss_bad_inputs():
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: tc.cross_entropy(x, np.zeros((3, 2), int)), ValueError,
      r"target must have shape \(3,\) for input of shape \(3, 4\) \(class axis 1\), got \(3, 2\)"),
-    (lambda x: tc.cross_entropy(x, np.zeros((3, 4, 2), int)), ValueError, r"target must have shape \(3,\).*\(3, 4, 2\)"),
+    (lambda x: tc.cross_entropy(x, np.zeros((3, 4, 2), int)), ValueError,
+     r"target must have shape \(3,\).*\(3, 4, 2\)"),
     (lambda x: tc.cross_entropy(x, [0, 1, -100], ignore_index=-1), ValueError, r"outside \[0, 4\).*-100"),
     (lambda x: tc.cross_entropy(x, [0, 1, 2], label_smoothing=1.5), ValueError, r"label_smoothing must be in \[0, 1\]"),
     (lambda x: tc.cross_entropy(x, [0, 1, 2], label_smoothing=-0.1), ValueError, "label_smoothing must be >= 0"),
     (lambda x: tc.cross_entropy(x, np.ones((3, 4)) / 4, label_smoothing=2.0), ValueError, "label_smoothing"),
     (lambda x: tc.cross_entropy(x, [0, 1, 2], weight=np.ones(3)), ValueError,
      r"weight must have shape \(4,\).*got \(3,\)"),
-    (lambda x: tc.cross_entropy(x, np.ones((3, 4)) / 4, weight=np.ones(5)), ValueError, r"weight must have shape \(4,\)"),
+    (lambda x: tc.cross_entropy(x, np.ones((3, 4)) / 4, weight=np.ones(5)), ValueError,
+     r"weight must have shape \(4,\)"),
     (lambda x: tc.cross_entropy(x, np.ones((3, 4), int)), TypeError, "probabilities and must be floating"),
     (lambda x: tc.cross_entropy(x, np.ones((3, 4)) / 4, ignore_index=0), ValueError, "not supported for probability"),
     (lambda x: tc.cross_entropy(x, [0, 1, 2], ignore_index=1.0), TypeError, "ignore_index must be an int"),
@@ -501,3 +504,13 @@ def test_loss_modules_against_torch():
     pw = rng.uniform(0.5, 2, 2)
     _compare(torch, lambda t: tc.nn.BCEWithLogitsLoss(pos_weight=pw)(t, u),
              lambda t: torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pw))(t, torch.tensor(u)), [x], np.float64)
+
+
+def test_losses_compute_in_the_input_dtype():
+    x32 = T(np.random.default_rng(8).standard_normal((3, 4)), np.float32)
+    target64 = tc.Tensor(np.random.default_rng(9).uniform(0, 1, (3, 4)), requires_grad=True)
+    for loss in (tc.mse_loss(x32, target64), tc.cross_entropy(x32, target64 / 4), tc.l1_loss(x32, [[0.0] * 4] * 3),
+                 tc.binary_cross_entropy_with_logits(x32, target64, pos_weight=np.ones(4))):
+        assert loss.dtype == np.float32
+        loss.backward()
+    assert x32.grad.dtype == np.float32 and target64.grad.dtype == np.float64

@@ -36,7 +36,7 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """``cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)``, as ``torch.nn.CrossEntropyLoss``.
+    """``cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)``, as torch.nn.CrossEntropyLoss.
 
     Args:
         weight: optional per-class weights, shape (C,): a Tensor or array-like (data).
@@ -120,7 +120,7 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """``binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)``, as ``torch.nn.BCEWithLogitsLoss``."""
+    """``binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)``, as in PyTorch."""
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)

@@ -103,6 +103,14 @@ def _layout(shape: tuple[int, ...], op_name: str) -> tuple[int, int, int]:
 
 
 # --- class-index targets: cross_entropy and nll_loss ----------------------------------
+def _class_weights(weight: Any, x: np.ndarray, classes: int, op_name: str) -> np.ndarray | None:
+    w = data_array(weight, "weight", op_name, x.dtype)
+    if w is not None and w.shape != (classes,):
+        raise ValueError(f"{op_name}: weight must have shape ({classes},), one entry per class of the input "
+                         f"{x.shape}, got {w.shape}")
+    return w
+
+
 def _indexed(x: np.ndarray, target: Any, weight: Any, ignore_index: Any, reduction: Any, op_name: str) -> tuple:
     """Check the arguments; return the (N, C, R) view of x and the (N, R) arrays of the targets.
 
@@ -117,7 +125,7 @@ def _indexed(x: np.ndarray, target: Any, weight: Any, ignore_index: Any, reducti
     if classes == 0:
         raise ValueError(f"{op_name}: input {x.shape} has no classes (axis {min(x.ndim - 1, 1)} is empty)")
     indices = integer_values(target, "target", op_name)
-    expected = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
+    expected = _target_shape(x.shape)
     if indices.shape != expected:
         raise ValueError(f"{op_name}: target must have shape {expected} for input of shape {x.shape} "
                          f"(class axis {x.ndim > 1:d}), got {indices.shape}")
@@ -126,10 +134,7 @@ def _indexed(x: np.ndarray, target: Any, weight: Any, ignore_index: Any, reducti
     if bad.any():
         raise ValueError(f"{op_name}: target holds class indices outside [0, {classes}) that are not "
                          f"ignore_index={ignore_index}: got {indices[bad].flat[0].item()!r}")
-    w = data_array(weight, "weight", op_name, x.dtype)
-    if w is not None and w.shape != (classes,):
-        raise ValueError(f"{op_name}: weight must have shape ({classes},), one entry per class of the input "
-                         f"{x.shape}, got {w.shape}")
+    w = _class_weights(weight, x, classes, op_name)
     indices = indices.astype(np.intp).reshape(n, rest)
     keep = indices != ignore_index
     safe = np.where(keep, indices, 0)
@@ -168,7 +173,7 @@ def _cross_entropy_vjp(g, saved, needs_grad, *, reduction, **attrs):
 
 
 def _nll_loss_forward(x, *, target, weight, ignore_index, reduction):
-    x3, safe, keep, w, wy = _indexed(x, target, weight, ignore_index, reduction, "nll_loss")
+    x3, safe, keep, _, wy = _indexed(x, target, weight, ignore_index, reduction, "nll_loss")
     picked = np.take_along_axis(x3, safe[:, None], 1)[:, 0]
     losses = np.where(keep, picked * -wy, 0).astype(x.dtype, copy=False)
     denominator = wy.sum()
@@ -208,11 +213,9 @@ def _cross_entropy_probs_forward(x, q, *, weight, reduction, label_smoothing):
     if q.shape != x.shape:
         raise ValueError(f"{op_name}: a probability target must have the input's shape {x.shape}, got {q.shape}")
     eps = _smoothing(label_smoothing, op_name)
+    q = q.astype(x.dtype, copy=False)
     n, classes, rest = _layout(x.shape, op_name)
-    w = data_array(weight, "weight", op_name, x.dtype)
-    if w is not None and w.shape != (classes,):
-        raise ValueError(f"{op_name}: weight must have shape ({classes},), one entry per class of the input "
-                         f"{x.shape}, got {w.shape}")
+    w = _class_weights(weight, x, classes, op_name)
     wb = 1 if w is None else w[:, None]
     logp = stable_log_softmax(x.reshape(n, classes, rest), 1)
     q3 = q.reshape(n, classes, rest)

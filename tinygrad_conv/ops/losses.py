@@ -3,7 +3,7 @@
 Here: mse_loss, l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy,
 binary_cross_entropy_with_logits and kl_div. Each takes an input and a target of the same
 shape (PyTorch broadcasts different shapes with a warning; we refuse them), computes one
-loss per element, and reduces them: "mean", "sum" or "none". A target Tensor that requires
+loss per element in the input's dtype, and reduces them: "mean", "sum" or "none". A target Tensor that requires
 grad gets its gradient, as in PyTorch. Weights are data, never differentiated.
 """
 
@@ -21,10 +21,12 @@ from .classification import (  # noqa: F401 - cross_entropy, nll_loss and one_ho
 )
 
 
-def _check_pair(x: np.ndarray, target: np.ndarray, reduction: Any, op_name: str) -> None:
+def _check_pair(x: np.ndarray, target: np.ndarray, reduction: Any, op_name: str) -> np.ndarray:
+    """The target in the input's dtype (a float32 loss stays float32), after checking shapes and reduction."""
     if x.shape != target.shape:
         raise ValueError(f"{op_name}: input {x.shape} and target {target.shape} must have the same shape")
     check_reduction(reduction, op_name)
+    return target.astype(x.dtype, copy=False)
 
 
 def _weight_for(weight: Any, x: np.ndarray, name: str, op_name: str) -> np.ndarray | None:
@@ -66,7 +68,7 @@ _PAIR_DEFAULTS = {"reduction": "mean"}
 
 # --- mse_loss, l1_loss -------------------------------------------------------------------
 def _mse_forward(x, target, *, reduction):
-    _check_pair(x, target, reduction, "mse_loss")
+    target = _check_pair(x, target, reduction, "mse_loss")
     diff = x - target
     return reduce_loss(diff * diff, reduction), (diff, diff.size)
 
@@ -78,7 +80,8 @@ def _mse_vjp(g, saved, needs_grad, *, reduction):
 
 mse_loss = register_op(
     "mse_loss", _mse_forward, _mse_vjp, inputs=("input", "target"), defaults=_PAIR_DEFAULTS,
-    samples=_pair_samples, doc="""Squared error ``(input - target)**2``, averaged ("mean"), summed ("sum") or not ("none").
+    samples=_pair_samples,
+    doc="""Squared error ``(input - target)**2``, averaged ("mean"), summed ("sum") or not ("none").
 
     Both arguments must have the same shape (PyTorch only warns on broadcasting; we refuse).
     The gradient flows to ``target`` too when it requires grad.
@@ -90,7 +93,7 @@ mse_loss = register_op(
 
 
 def _l1_forward(x, target, *, reduction):
-    _check_pair(x, target, reduction, "l1_loss")
+    target = _check_pair(x, target, reduction, "l1_loss")
     diff = x - target
     return reduce_loss(np.abs(diff), reduction), (np.sign(diff), diff.size)
 
@@ -124,7 +127,7 @@ l1_loss = register_op(
 
 # --- smooth_l1_loss, huber_loss ----------------------------------------------------------
 def _smooth_l1_forward(x, target, *, reduction, beta):
-    _check_pair(x, target, reduction, "smooth_l1_loss")
+    target = _check_pair(x, target, reduction, "smooth_l1_loss")
     beta = real(beta, "beta", minimum=0.0, where="smooth_l1_loss")
     diff = x - target
     size = np.abs(diff)
@@ -135,7 +138,7 @@ def _smooth_l1_forward(x, target, *, reduction, beta):
 
 
 def _huber_forward(x, target, *, reduction, delta):
-    _check_pair(x, target, reduction, "huber_loss")
+    target = _check_pair(x, target, reduction, "huber_loss")
     delta = real(delta, "delta", where="huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
@@ -174,7 +177,7 @@ huber_loss = register_op(
 
 # --- binary_cross_entropy, binary_cross_entropy_with_logits ------------------------------
 def _bce_forward(x, target, *, weight, reduction):
-    _check_pair(x, target, reduction, "binary_cross_entropy")
+    target = _check_pair(x, target, reduction, "binary_cross_entropy")
     if x.size and not (x.min() >= 0 and x.max() <= 1):  # NaN fails too
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{x.min().item()!r}, {x.max().item()!r}]")
@@ -226,7 +229,7 @@ binary_cross_entropy = register_op(
 
 def _bce_logits_forward(x, target, *, weight, reduction, pos_weight):
     op_name = "binary_cross_entropy_with_logits"
-    _check_pair(x, target, reduction, op_name)
+    target = _check_pair(x, target, reduction, op_name)
     w = _weight_for(weight, x, "weight", op_name)
     pw = _weight_for(pos_weight, x, "pos_weight", op_name)
     e = np.exp(-np.abs(x))
@@ -287,7 +290,7 @@ binary_cross_entropy_with_logits = register_op(
 def _kl_div_forward(x, target, *, reduction, log_target):
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"kl_div: reduction must be one of ('mean', 'sum', 'none', 'batchmean'), got {reduction!r}")
-    _check_pair(x, target, "none", "kl_div")
+    target = _check_pair(x, target, "none", "kl_div")
     if log_target:
         p = np.exp(target)
         losses = p * (target - x)
