@@ -13,12 +13,14 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .init import manual_seed
 from .activation import ReLU, Sigmoid, Tanh
 from .conv import Conv2d, LazyConv2d
+from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Identity", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module",
-    "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "init",
-    "manual_seed",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Dropout2d", "Flatten", "GroupNorm", "Identity",
+    "LayerNorm", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "init", "manual_seed",
 ]
