@@ -14,24 +14,24 @@ import numpy as np
 
 from .._checks import real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
-from ..tensor import Tensor, as_input, get_default_dtype
-
-
-def _dropout_forward(x, *, mask):
-    mask = _as_mask(mask, x)
-    return x * mask
-
-
-def _dropout_vjp(g, saved, needs_grad, *, mask):
-    return (g * mask.astype(g.dtype, copy=False),)
+from ..tensor import Tensor, as_input
 
 
 def _as_mask(mask: Any, x: np.ndarray) -> np.ndarray:
+    """The scaled keep-mask in x's dtype, or an error naming both shapes."""
     if not isinstance(mask, np.ndarray) or mask.dtype.kind != "f":
         raise TypeError(f"dropout: mask must be a float ndarray, got {type(mask).__name__}")
     if mask.ndim > x.ndim or any(m not in (1, s) for m, s in zip(mask.shape[::-1], x.shape[::-1])):
         raise ValueError(f"dropout: mask {mask.shape} does not broadcast to input {x.shape}")
     return mask.astype(x.dtype, copy=False)
+
+
+def _dropout_forward(x, *, mask):
+    return x * _as_mask(mask, x)
+
+
+def _dropout_vjp(g, saved, needs_grad, *, mask):
+    return (g * mask.astype(g.dtype, copy=False),)
 
 
 def _dropout_samples(rng: np.random.Generator) -> list[Sample]:
@@ -59,7 +59,7 @@ def _drop(input: Any, p: float, mask_shape: tuple[int, ...], op_name: str) -> Te
     from ..nn.init import get_rng  # nn imports the ops, so not at import time
 
     x = as_input(input, None, op_name, "input")
-    dtype = x.dtype if x.dtype.kind == "f" else get_default_dtype()
+    dtype = x.dtype
     if p == 1.0:
         mask = np.zeros(mask_shape, dtype)
     else:

@@ -35,6 +35,17 @@ def _check_affine(param: np.ndarray | None, name: str, expected: tuple[int, ...]
         raise ValueError(f"{op_name}: {name} must have shape {expected} for input {input_shape}, got {name} {param.shape}")
 
 
+def _affine(xhat: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """``xhat * weight + bias`` with the parameters reshaped to ``shape``, each optional; one new array at most."""
+    out = xhat if weight is None else xhat * weight.reshape(shape)
+    if bias is None:
+        return out
+    if out is xhat or out.dtype != np.result_type(out, bias):
+        return out + bias.reshape(shape)
+    out += bias.reshape(shape)
+    return out
+
+
 def _standardize_rows(x2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Each row of a 2-D array standardized: (xhat, inv_std of shape (rows, 1))."""
     xhat = x2 - x2.mean(axis=1, keepdims=True)
@@ -62,7 +73,7 @@ def _running_stat(stat: Any, name: str, channels: int, input_shape: tuple[int, .
     array = stat.data if isinstance(stat, Tensor) else stat
     if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
         raise TypeError(f"batch_norm: {name} must be a float ndarray or a Tensor (it is updated in place), "
-                        f"got {type(stat).__name__}{'' if not isinstance(array, np.ndarray) else ' of dtype ' + str(array.dtype)}")
+                        f"got {type(stat).__name__} of dtype {getattr(array, 'dtype', None)}")
     if array.shape != (channels,):
         raise ValueError(f"batch_norm: {name} must have shape ({channels},), one value per channel of input "
                          f"{input_shape}, got {name} {array.shape}")
@@ -87,13 +98,13 @@ def _batch_norm_forward(x, weight, bias, *, running_mean, running_var, training,
         count = x.size // max(channels, 1)
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
-        xhat = x - x.mean(axis=axes, keepdims=True)
+        if any(stat is not None and not stat.flags.writeable for stat in (mean_stat, var_stat)):
+            raise ValueError("batch_norm: a running statistic is a read-only array; they are updated in place")
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - mean
         var = np.square(xhat).mean(axis=axes, keepdims=True)
-        for stat, batch in ((mean_stat, x.mean(axis=axes) if mean_stat is not None else None),
-                            (var_stat, var.reshape(channels) * (count / (count - 1)))):
+        for stat, batch in ((mean_stat, mean.reshape(channels)), (var_stat, var.reshape(channels) * (count / (count - 1)))):
             if stat is not None:
-                if not stat.flags.writeable:
-                    raise ValueError("batch_norm: the running statistics are read-only arrays; they are updated in place")
                 stat *= 1.0 - momentum
                 stat += momentum * batch
     else:
@@ -103,10 +114,7 @@ def _batch_norm_forward(x, weight, bias, *, running_mean, running_var, training,
         var = var_stat.astype(x.dtype, copy=False).reshape(shape)
     inv_std = 1.0 / np.sqrt(var + np.asarray(eps, var.dtype))
     xhat *= inv_std
-    out = xhat if weight is None else xhat * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape) if out is xhat else np.add(out, bias.reshape(shape), out=out)
-    return out, (xhat, inv_std, weight)
+    return _affine(xhat, weight, bias, shape), (xhat, inv_std, weight)
 
 
 def _batch_norm_vjp(g, saved, needs_grad, *, running_mean, running_var, training, momentum, eps):
@@ -182,7 +190,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
         ValueError: for a running statistic, weight or bias that is not (C,), an input of fewer than
             2 dims, a single value per channel in training mode, or no running statistics in evaluation mode.
     """
-    return _batch_norm(input, weight, bias, running_mean=running_mean, running_var=running_var, training=training,
+    stats = [stat.data if isinstance(stat, Tensor) else stat for stat in (running_mean, running_var)]
+    return _batch_norm(input, weight, bias, running_mean=stats[0], running_var=stats[1], training=training,
                        momentum=momentum, eps=eps)
 
 
@@ -209,10 +218,7 @@ def _layer_norm_forward(x, weight, bias, *, normalized_shape, eps):
     _check_affine(bias, "bias", dims, x.shape, "layer_norm")
     xhat, inv_std = _standardize_rows(x.reshape(-1, math.prod(dims)), _check_eps(eps, "layer_norm"))
     xhat = xhat.reshape(x.shape)
-    out = xhat if weight is None else xhat * weight
-    if bias is not None:
-        out = out + bias if out is xhat else np.add(out, bias, out=out)
-    return out, (xhat, inv_std, weight)
+    return _affine(xhat, weight, bias, dims), (xhat, inv_std, weight)
 
 
 def _layer_norm_vjp(g, saved, needs_grad, *, normalized_shape, eps):
@@ -282,11 +288,7 @@ def _group_norm_forward(x, weight, bias, *, num_groups, eps):
     rows = batch * groups
     xhat, inv_std = _standardize_rows(x.reshape(rows, x.size // max(rows, 1)), _check_eps(eps, "group_norm"))
     xhat = xhat.reshape(x.shape)
-    shape = (1, channels) + (1,) * (x.ndim - 2)
-    out = xhat if weight is None else xhat * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape) if out is xhat else np.add(out, bias.reshape(shape), out=out)
-    return out, (xhat, inv_std, weight)
+    return _affine(xhat, weight, bias, (1, channels) + (1,) * (x.ndim - 2)), (xhat, inv_std, weight)
 
 
 def _group_norm_vjp(g, saved, needs_grad, *, num_groups, eps):
