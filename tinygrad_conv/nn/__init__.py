@@ -12,12 +12,14 @@ from . import init
 from .activation import ReLU, Sigmoid, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, LazyConv2d
+from .dropout import Dropout, Dropout2d
 from .init import manual_seed
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 
 # Every Module class imported above, Parameter and the init helpers.

@@ -45,6 +45,16 @@ def _to_numpy(key: str, value: Any) -> Any:
                         f"({error})") from None
 
 
+def _buffer_value(where: str, name: str, value: Any) -> Any:
+    """Check a buffer's value: a Tensor that requires no grad, a numeric ndarray, or None."""
+    if value is None or (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
+        return value
+    if isinstance(value, Tensor) and not isinstance(value, Parameter) and not value.requires_grad:
+        return value
+    raise TypeError(f"{where}.{name}: a buffer must be a Tensor that requires no grad, a numeric numpy array or None, "
+                    f"got {type(value).__name__}")
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped."""
 
@@ -61,18 +71,27 @@ class Module:
     TypeError: it would otherwise be silently missed by the optimizer. So does assigning
     a plain list, tuple or dict holding Modules or Parameters: use ``ModuleList`` or
     ``Sequential`` for those.
+
+    Buffers (``register_buffer``) are state that is not trained, such as BatchNorm's running
+    statistics: a Tensor that requires no grad, or a plain numpy array (for integer state,
+    since Tensors hold floats: BatchNorm's ``num_batches_tracked`` is a 0-d int64 array).
+    Persistent buffers are in ``state_dict()`` after their module's parameters, as in PyTorch.
     """
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, modules = self._parameters, self._modules
-        if isinstance(value, Parameter):
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            self._buffers[name] = _buffer_value(type(self).__name__, name, value)
+        elif isinstance(value, Parameter):
             modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
@@ -95,12 +114,47 @@ class Module:
                 )
             params.pop(name, None)
             modules.pop(name, None)
+        if isinstance(value, (Parameter, Module)):
+            self._buffers.pop(name, None)
+            self._non_persistent.discard(name)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent.discard(name)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Register state that is not a parameter (a running statistic, say) as attribute ``name``.
+
+        Assigning to the attribute later replaces the buffer's value.
+
+        Args:
+            name: an attribute name without dots.
+            tensor: a Tensor that requires no grad, a numeric numpy array, or None (listed nowhere).
+            persistent: whether ``state_dict()`` includes it.
+
+        Raises:
+            TypeError: for another kind of value, or a name that is not a str.
+            ValueError: for an empty or dotted name, or one that is already a parameter, module or attribute.
+        """
+        where = type(self).__name__
+        if "_buffers" not in self.__dict__:
+            raise RuntimeError(f"{where}: call super().__init__() before register_buffer()")
+        if not isinstance(name, str):
+            raise TypeError(f"{where}.register_buffer: name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise ValueError(f"{where}.register_buffer: name must be non-empty and have no dot, got {name!r}")
+        if name not in self._buffers and (hasattr(self, name) or name in self._parameters or name in self._modules):
+            raise ValueError(f"{where}.register_buffer: attribute {name!r} already exists")
+        self._buffers[name] = _buffer_value(where, name, tensor)
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses override it."""
@@ -142,6 +196,37 @@ class Module:
         """Every parameter below this module, in registration order (what an optimizer takes)."""
         return (param for _, param in self.named_parameters())
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """Every buffer below this module (None ones left out) as ("sub.name", buffer), each shared one once."""
+        seen: set[int] = set()
+        for module_prefix, module in self._named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None and id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    yield module_prefix + name, buffer
+
+    def buffers(self) -> Iterator[Any]:
+        """Every buffer below this module (Tensors and numpy arrays), in registration order."""
+        return (buffer for _, buffer in self.named_buffers())
+
+    def _named_modules(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child._named_modules(f"{prefix}{name}.")
+
+    def _named_state(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) of each parameter (shared ones once) and persistent buffer, in PyTorch's
+        state_dict order: a module's parameters, then its buffers, then its children's."""
+        for name, param in self._parameters.items():
+            if id(param) not in seen:
+                seen.add(id(param))
+                yield prefix + name, param.data
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent:
+                yield prefix + name, buffer.data if isinstance(buffer, Tensor) else buffer
+        for name, child in self._modules.items():
+            yield from child._named_state(f"{prefix}{name}.", seen)
+
     # --- modes and gradients -----------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set ``training`` on this module and every sub-module; return self."""
@@ -162,16 +247,16 @@ class Module:
 
     # --- state ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values, by dotted name (what ``tc.save`` writes).
+        """A copy of every parameter's and persistent buffer's values, by dotted name (what ``tc.save`` writes).
 
         The names, shapes and layouts are PyTorch's for the same architecture (``"0.weight"`` of shape
         ``(out_channels, in_channels, kh, kw)`` for a Conv2d first in a Sequential, ``(out, in)`` for a
         Linear), so a torch model's state dict loads here and this one loads into torch.
         """
-        return {name: param.data.copy() for name, param in self.named_parameters()}
+        return {name: array.copy() for name, array in self._named_state("", set())}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters in place, all or nothing.
+        """Copy values into the parameters and persistent buffers in place, all or nothing.
 
         Every value is converted and checked (names, shapes, writability) before any parameter
         changes, so on any error the module is left exactly as it was.
@@ -192,7 +277,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
-        own = dict(self.named_parameters())
+        own = dict(self._named_state("", set()))  # name -> the array to write into
         values = {key: state_array(key, _to_numpy(key, value)) for key, value in state_dict.items()}
         missing = [k for k in own if k not in values]
         unexpected = [k for k in values if k not in own]
@@ -208,12 +293,12 @@ class Module:
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + ", ".join(problems))
         updates = [(own[key], values[key].astype(own[key].dtype, copy=False)) for key in own if key in values]
-        read_only = [key for key in own if key in values and not own[key].data.flags.writeable]
+        read_only = [key for key in own if key in values and not own[key].flags.writeable]
         if read_only:
             raise ValueError(f"load_state_dict for {type(self).__name__}: parameters {read_only} have read-only "
                              "data; give them a writable array (param.data = param.data.copy())")
-        for param, value in updates:
-            param.data[...] = value
+        for array, value in updates:
+            array[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # --- display -------------------------------------------------------------------

@@ -7,9 +7,13 @@
 - ``shape``: reshape, flatten, permute, transpose, indexing;
 - ``pooling``: max and average pooling;
 - ``losses``: mse_loss, l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy(_with_logits), kl_div;
-- ``classification``: cross_entropy, nll_loss and one_hot (imported by ``losses``).
+- ``classification``: cross_entropy, nll_loss and one_hot (imported by ``losses``);
+- ``normalization``: batch_norm, layer_norm and group_norm;
+- ``dropout``: dropout and dropout2d.
 
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
+from . import (  # noqa: F401 - registers the ops
+    activations, arithmetic, dropout, linalg, losses, normalization, pooling, reductions, shape,
+)
