@@ -2,6 +2,7 @@
 
 - ``arithmetic``: add, sub, mul, div, neg, pow, exp, log (broadcasting binary ops and their operators);
 - ``activations``: relu, sigmoid, tanh, softmax and log_softmax;
+- ``copying``: clone and the dtype cast ``to`` (``x.float()``, ``x.double()``);
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
@@ -11,4 +12,4 @@
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
+from . import activations, arithmetic, copying, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
