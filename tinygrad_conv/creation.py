@@ -1,4 +1,4 @@
-"""Tensor factories with PyTorch's signatures (``tc.zeros(2, 3)``, ``tc.arange(5)``, ``tc.randn_like(x)``), and the seed.
+"""Tensor factories with PyTorch's signatures (``tc.zeros(2, 3)``, ``tc.arange(5)``, ``tc.randn_like(x)``); the seed.
 
 Every factory takes the shape as varargs or one tuple, ``dtype=None`` (the default dtype,
 float64 unless ``tc.set_default_dtype`` changed it), ``device`` (only ``"cpu"``, accepted so
@@ -66,7 +66,7 @@ def _tensor(array: np.ndarray, dtype: Any, device: Any, requires_grad: bool) -> 
 
 
 def _like(input: Any, dtype: Any, where: str) -> tuple[tuple[int, ...], Any]:
-    """The shape of ``input`` and the dtype a ``*_like`` factory makes: ``dtype``, else the input's if it is floating."""
+    """The shape of ``input`` and the dtype for a ``*_like`` factory: ``dtype``, else the input's if floating."""
     if dtype is None and getattr(getattr(input, "dtype", None), "kind", None) == "f":
         dtype = input.dtype
     try:

@@ -519,8 +519,9 @@ class Tensor:
         nonzero = finite[finite > 0]
         wide = nonzero.size > 0 and (nonzero.max() >= 1e8 or nonzero.max() / nonzero.min() > 1000)
         whole = bool(np.all(finite == np.round(finite))) and not wide
+        # max_line_width=81 wraps where PyTorch's 80 columns do (numpy counts the closing bracket)
         text = np.array2string(data, precision=4, floatmode="maxprec" if whole else "fixed", separator=", ",
-                               prefix="tensor(", max_line_width=80, threshold=1000, edgeitems=3)
+                               prefix="tensor(", max_line_width=81, threshold=1000, edgeitems=3)
         extras = [f"size={self.shape}"] if data.size == 0 and data.ndim > 1 else []
         if data.dtype != _default_dtype[0]:
             extras.append(f"dtype=tc.{data.dtype}")
@@ -531,7 +532,14 @@ class Tensor:
             extras.append("requires_grad=True")
         if self.name:
             extras.append(f"name={self.name!r}")
-        return "tensor(" + ", ".join([text, *extras]) + ")"
+        out = "tensor(" + text
+        width = len(out) - out.rfind("\n") + 1  # PyTorch's count, which wraps a suffix past 80 columns
+        for extra in extras:
+            if width + len(extra) + 2 > 80:
+                out, width = out + ",\n       " + extra, 7 + len(extra)
+            else:
+                out, width = out + ", " + extra, width + len(extra) + 2
+        return out + ")"
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, *, grad: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.

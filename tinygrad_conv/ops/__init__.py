@@ -12,4 +12,4 @@
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, copying, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
+from . import activations, arithmetic, copying, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers ops

@@ -1,4 +1,4 @@
-"""Copies and dtype casts that stay in the graph: ``clone`` and ``to`` (with ``x.float()``, ``x.double()``, ``x.astype()``).
+"""Copies and dtype casts that stay in the graph: ``clone`` and ``to`` (``x.float()``, ``x.double()``, ``x.astype()``).
 
 A cast's gradient is cast back to the input's dtype, as in PyTorch, so a float32 model
 can feed a float64 loss and still get float32 gradients.
