@@ -67,8 +67,11 @@ def _tensor(array: np.ndarray, dtype: Any, device: Any, requires_grad: bool) -> 
 
 def _like(input: Any, dtype: Any, where: str) -> tuple[tuple[int, ...], Any]:
     """The shape of ``input`` and the dtype for a ``*_like`` factory: ``dtype``, else the input's if floating."""
-    if dtype is None and getattr(getattr(input, "dtype", None), "kind", None) == "f":
-        dtype = input.dtype
+    if dtype is None and hasattr(input, "dtype"):  # a Tensor, an ndarray or a torch.Tensor
+        try:
+            dtype = floating_dtype(input.dtype)
+        except TypeError:  # an int array, say: the default dtype
+            dtype = None
     try:
         return tuple(np.shape(input)), dtype
     except ValueError:
