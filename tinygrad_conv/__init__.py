@@ -8,6 +8,10 @@
 """
 
 from . import ops  # noqa: F401 - registers every op and its Tensor methods
+from .creation import (  # factories, the seed, and dtype names for ported code (tc.float is torch.float)
+    arange, default_generator, empty, empty_like, eye, float32, float32 as float, float64, float64 as double, full,
+    full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like,
+)
 from .conv import conv2d, crop, insert_zeros, pad2d, rotate180
 from .conv1d import conv1d
 from .conv_transpose import conv_transpose2d
@@ -51,5 +55,10 @@ __all__ = [
     "repeat", "reshape", "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split",
     "squeeze", "stack", "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten",
     "unsqueeze", "viz",
+]
+__all__ += [
+    "arange", "default_generator", "empty", "empty_like", "eye", "float32", "float64", "full", "full_like",
+    "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like", "tensor", "zeros",
+    "zeros_like",
 ]
 __all__ += sorted(set(FUNCTIONS) - set(__all__))

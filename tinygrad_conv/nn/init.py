@@ -16,18 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..creation import default_generator as _default
+from ..creation import manual_seed  # noqa: F401 - tc.manual_seed: one generator for init, dropout and tc.rand
 from ..tensor import floating_dtype, get_default_dtype
-
-_default = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Re-seed the default generator that layers built with ``rng=None`` draw from; return it."""
-    global _default
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    _default = np.random.default_rng(int(seed))
-    return _default
 
 
 def get_rng(rng: Any = None) -> np.random.Generator:

@@ -2,6 +2,7 @@
 
 - ``arithmetic``: add, sub, mul, div, neg, pow, exp, log (broadcasting binary ops and their operators);
 - ``activations``: relu, sigmoid, tanh, softmax and log_softmax;
+- ``copying``: clone and the dtype cast ``to`` (``x.float()``, ``x.double()``);
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
@@ -15,5 +16,5 @@ Importing this package registers them all. The conv ops live in ``tinygrad_conv.
 """
 
 from . import (  # noqa: F401 - registers the ops
-    activations, arithmetic, dropout, linalg, losses, normalization, pooling, reductions, shape,
+    activations, arithmetic, copying, dropout, linalg, losses, normalization, pooling, reductions, shape,
 )
