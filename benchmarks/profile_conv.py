@@ -4,8 +4,9 @@
     python benchmarks/profile_conv.py c --dtype float32 --reps 20
 
 It profiles what one core does in the split route: half the batch (the images one core
-gets), one BLAS thread, blocks of ``conv.CHUNK`` elements. line_profiler times every line
-of the forward's and the backward's per-block loops (the closures named ``images``). The
+gets), one thread (``tc.kernels.set_num_threads(1)``), blocks of ``Tuning.chunk`` elements.
+line_profiler times every line of the forward's and the backward's per-block loops
+(``kernels/blocked.py``: ``_forward_images`` and ``_backward_images``). The
 summary sorts those lines into GEMM (a line that calls ``np.matmul``) and copies/adds
 (everything else), and gives the unprofiled wall time of the same step for comparison.
 """
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import tinygrad_conv as tc
-from tinygrad_conv import conv
+from tinygrad_conv.kernels import blocked
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conv2d import SHAPES
@@ -54,24 +55,15 @@ def main() -> None:
             tc.conv2d(x, w, b, stride=shape.stride, padding=shape.padding).backward(g)
 
     profiler = LineProfiler()  # the loops only: tracing col2im_wide's own lines would inflate it
-    plain_run = conv._run
-
-    def profiled_run(images, plan) -> list:
-        try:
-            return plain_run(profiler(images), plan)
-        finally:  # the profiler would keep each closure alive, and with it buffers that the pool should reuse
-            profiler.functions.clear()
-
+    profiler.add_function(blocked._forward_images)
+    profiler.add_function(blocked._backward_images)
+    tc.kernels.set_num_threads(1)
     with threadpool_limits(1):
         steps()
         start = time.perf_counter()
         steps()
         wall = (time.perf_counter() - start) / args.reps
-        conv._run = profiled_run
-        try:
-            profiler.runcall(steps)
-        finally:
-            conv._run = plain_run
+        profiler.runcall(steps)
     profiler.print_stats(output_unit=1e-3)
     gemm = other = 0.0
     stats = profiler.get_stats()

@@ -7,7 +7,8 @@ import pytest
 from naive import loop_conv2d, loop_conv2d_grads
 
 import tinygrad_conv as tc
-from tinygrad_conv.conv_plan import as_pair, resolve_padding
+from tinygrad_conv._checks import pair, resolve_padding
+from tinygrad_conv.conv import conv2d_backward_literal
 
 # (x shape, weight shape, stride, padding, dilation); several strides do not divide.
 CASES = [
@@ -44,7 +45,7 @@ def run(x, w, b, stride, padding, dilation, g=None):
 def test_forward_and_gradients_match_the_direct_loop(rng, x_shape, w_shape, stride, padding, dilation):
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     b = rng.standard_normal(() if w.ndim == 2 else (w_shape[0],))
-    s, d = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
+    s, d = pair(stride, "stride", minimum=1), pair(dilation, "dilation", minimum=1)
     pads = resolve_padding(padding, w_shape[-2:], s, d)
     x4, w4 = as4d(x, w)
     expected = loop_conv2d(x4, w4, b.reshape(-1), s, pads, d)
@@ -60,7 +61,7 @@ def test_forward_and_gradients_match_the_direct_loop(rng, x_shape, w_shape, stri
     np.testing.assert_allclose(B.grad, db.reshape(b.shape), rtol=1e-12, atol=1e-12)
     assert B.grad.shape == b.shape
 
-    literal = tc.conv2d_backward_literal(x4, w4, g.reshape(expected.shape), s, pads, d)
+    literal = conv2d_backward_literal(x4, w4, g.reshape(expected.shape), s, pads, d)
     for got, want in zip(literal, (dx, dw, db)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

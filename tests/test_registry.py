@@ -154,7 +154,7 @@ def test_a_saved_list_or_dict_is_protected_too():
 
 
 def test_none_is_accepted_only_for_optional_inputs():
-    with pytest.raises(TypeError, match="argument 'x'.*None"):
+    with pytest.raises(TypeError, match="argument 'input'.*None"):
         tc.conv2d(None, tc.Tensor(np.ones((2, 2))))
     with pytest.raises(TypeError, match="argument 'other'.*None"):
         tc.Tensor(1.0) + None

@@ -87,7 +87,7 @@ def _same_default(ours: object, theirs: object) -> bool:
 
 
 SHARED = sorted(name for name in FUNCTIONS if _torch_signatures(name) and name not in DIFFERENCES)
-PENDING: set[str] = {"avg_pool2d", "conv2d", "cross_entropy", "max_pool2d", "mse_loss"}
+PENDING: set[str] = {"avg_pool2d", "cross_entropy", "max_pool2d", "mse_loss"}
 
 
 @pytest.mark.parametrize("name", SHARED)

@@ -6,7 +6,7 @@ from naive import loop_conv2d_grads
 
 import tinygrad_conv as tc
 from tinygrad_conv.conv import conv2d_backward_literal
-from tinygrad_conv.conv_plan import as_pair, resolve_padding
+from tinygrad_conv._checks import pair, resolve_padding
 
 CASES = [
     # x shape, w shape, stride, padding, dilation
@@ -42,7 +42,7 @@ def test_steps_equal_engine_and_literal(x_shape, w_shape, stride, padding, dilat
     np.testing.assert_allclose(steps["bias_grad"], db, rtol=1e-12, atol=1e-12)
     assert steps["input_grad"].shape == x.shape and steps["kernel_grad"].shape == w.shape
 
-    s2, d2 = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
+    s2, d2 = pair(stride, "stride", minimum=1), pair(dilation, "dilation", minimum=1)
     pads = resolve_padding(padding, w.shape[-2:], s2, d2)
     x4 = x.reshape((1,) * (4 - x.ndim) + x.shape)
     w4 = w.reshape((1, 1) + w.shape) if w.ndim == 2 else w

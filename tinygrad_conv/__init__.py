@@ -8,7 +8,9 @@
 """
 
 from . import ops  # noqa: F401 - registers every op and its Tensor methods
-from .conv import conv2d, conv2d_backward_fast, conv2d_backward_literal, insert_zeros, pad, rotate180
+from .conv import conv2d, crop, insert_zeros, pad2d, rotate180
+from .conv1d import conv1d
+from .conv_transpose import conv_transpose2d
 from .gradcheck import GradcheckError, gradcheck, gradcheck_op
 from .ops.activations import log_softmax, relu, sigmoid, softmax, tanh
 from .ops.arithmetic import add, div, exp, log, mul, neg, pow, sub
@@ -30,8 +32,9 @@ from .tensor import (
 )
 from .walkthrough import conv2d_backward_steps
 
-from . import data, nn, optim, viz  # noqa: E402 - after the ops they build on
+from . import data, kernels, nn, optim, viz  # noqa: E402 - after the ops they build on
 
+pad = pad2d  # the seed's (top, bottom, left, right) zero padding, until tc.pad becomes torch.nn.functional.pad's
 __version__ = "0.1.0"
 
 # Every public function the registry knows (ops and composites) is ``tc.<name>``, including ops that files
@@ -39,13 +42,14 @@ __version__ = "0.1.0"
 globals().update({_name: _fn for _name, _fn in FUNCTIONS.items() if not _name.startswith("_")})
 
 __all__ = [
-    "OPS", "REQUIRED", "profile", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
-    "argmax", "argmin", "avg_pool2d", "cat", "chunk", "conv2d", "conv2d_backward_fast", "conv2d_backward_literal",
-    "conv2d_backward_steps", "cross_entropy", "data", "div", "enable_grad", "exp", "expand", "flatten",
-    "get_default_dtype", "get_op", "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "load",
-    "log", "log_softmax", "logsumexp", "matmul", "max", "max_pool2d", "mean", "min", "mse_loss", "mul", "neg", "nn",
-    "no_grad", "optim", "pad", "permute", "pow", "register_function", "register_op", "relu", "repeat", "reshape",
-    "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split", "squeeze", "stack",
-    "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten", "unsqueeze", "viz",
+    "OPS", "REQUIRED", "GradcheckError", "Node", "Op", "Sample", "Tensor", "TensorIndexError", "add", "amax", "amin",
+    "argmax", "argmin", "avg_pool2d", "cat", "chunk", "conv1d", "conv2d", "conv2d_backward_steps", "conv_transpose2d",
+    "crop", "cross_entropy", "data", "div", "enable_grad", "exp", "expand", "flatten", "get_default_dtype", "get_op",
+    "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "kernels", "load", "log",
+    "log_softmax", "logsumexp", "matmul", "max", "max_pool2d", "mean", "min", "mse_loss", "mul", "neg", "nn",
+    "no_grad", "optim", "pad", "pad2d", "permute", "pow", "profile", "register_function", "register_op", "relu",
+    "repeat", "reshape", "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split",
+    "squeeze", "stack", "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten",
+    "unsqueeze", "viz",
 ]
 __all__ += sorted(set(FUNCTIONS) - set(__all__))

@@ -1,4 +1,4 @@
-"""Small argument validators shared by the ops, nn, optim, schedulers and serialization.
+"""Small argument validators shared by the ops, nn, optim, schedulers and serialization, and conv's geometry.
 
 Each raises TypeError for a value of the wrong type and ValueError for one out of
 range, with a message that names the argument (prefixed by ``where``, the op or
@@ -7,12 +7,14 @@ class, when given) and shows the value.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
 
 import numpy as np
 
+from .kernels.geometry import Geometry
 from .tensor import Tensor
 
 
@@ -120,3 +122,148 @@ def matching_dtype(x: Any, weight: Tensor, where: str) -> None:
     if dtype is not None and np.dtype(dtype).kind == "f" and dtype != weight.dtype:
         raise TypeError(f"{where}: the input is {np.dtype(dtype)} but the layer's weights are {weight.dtype}; "
                         f"convert the input (x.astype(np.{weight.dtype})) or build the layer with dtype=np.{np.dtype(dtype)}")
+
+
+# --- convolution arguments ----------------------------------------------------
+def resolve_padding(padding: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                    where: str = "conv2d") -> tuple[int, int, int, int]:
+    """A conv's ``padding`` as (top, bottom, left, right).
+
+    Args:
+        padding: an int or pair >= 0 (the same on both sides), "valid" (none), "same" (stride 1
+            only; an odd total puts the extra row and column at the bottom and right), or a
+            4-tuple (left, right, top, bottom) in torch.nn.functional.pad's order.
+        kernel: (kh, kw).
+        stride: (sh, sw), checked.
+        dilation: (dh, dw), checked.
+        where: the op's name, for messages.
+
+    Raises:
+        TypeError: for a padding of the wrong type.
+        ValueError: for an unknown string, a negative entry or "same" with a stride.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding != "same":
+            raise ValueError(f'{where}: padding must be an int >= 0, a pair, a 4-tuple, "valid" or "same", '
+                             f'got {padding!r}')
+        if stride != (1, 1):
+            raise ValueError(f'{where}: padding="same" needs stride 1, got stride={stride}')
+        total_h, total_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        left, right = pair(padding[:2], "padding", minimum=0, where=where)
+        top, bottom = pair(padding[2:], "padding", minimum=0, where=where)
+        return top, bottom, left, right
+    ph, pw = pair(padding, "padding", minimum=0, where=where)
+    return ph, ph, pw, pw
+
+
+def output_size(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
+    """H' = floor((H + pad - dilation*(kernel-1) - 1) / stride) + 1 (``pad`` counts both sides)."""
+    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _conv_shapes(x: tuple, w: tuple, b: tuple | None, groups: int, where: str) -> None:
+    for name, shape in (("x", x), ("weight", w)):
+        if 0 in shape:
+            raise ValueError(f"{where}: {name} has an empty dimension: x {x}, weight {w}")
+    if len(x) == 2:
+        if len(w) != 2:
+            raise ValueError(f"{where}: a 2-D input x {x} needs a 2-D weight (kh, kw), got weight {w}")
+        if b is not None and b not in ((), (1,)):
+            raise ValueError(f"{where}: bias for a 2-D input must be a scalar (shape () or (1,)), got bias {b}")
+        if groups != 1:
+            raise ValueError(f"{where}: groups={groups} needs a 3-D or 4-D input with channels, got x {x}")
+        return
+    if len(x) not in (3, 4):
+        raise ValueError(f"{where}: x must be 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W), got x {x}")
+    if len(w) != 4:
+        raise ValueError(f"{where}: a {len(x)}-D input x {x} needs a 4-D weight (O, C, kh, kw), got weight {w}")
+    if x[-3] % groups or w[0] % groups:
+        raise ValueError(f"{where}: groups={groups} must divide both the input channels ({x[-3]}, x {x}) "
+                         f"and the output channels ({w[0]}, weight {w})")
+    if w[1] * groups != x[-3]:
+        raise ValueError(f"{where}: channel mismatch: x {x} has {x[-3]} channels, weight {w} expects "
+                         f"{w[1]}{f' per group times groups={groups}' if groups > 1 else ''}")
+    if b is not None and b != (w[0],):
+        raise ValueError(f"{where}: bias must have shape ({w[0]},) for weight {w}, got bias {b}")
+
+
+def conv2d_geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any,
+                    groups: Any = 1) -> Geometry:
+    """Check a conv2d call's shapes and arguments; return its geometry (cached per distinct call).
+
+    Raises:
+        TypeError: for stride, padding, dilation or groups of the wrong type.
+        ValueError: for shapes or values out of range, naming the argument and the shapes.
+    """
+    keys = (_cache_key(stride), _cache_key(padding), _cache_key(dilation), _cache_key(groups))
+    if None in keys:
+        return _geometry(x, w, b, stride, padding, dilation, groups)
+    return _cached_geometry(x, w, b, *keys)
+
+
+def _cache_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is str or (kind is tuple and len(value) in (2, 4) and all(type(v) is int for v in value)):
+        return value
+    return None
+
+
+def _geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, dilation: Any, groups: Any) -> Geometry:
+    groups = integer(groups, "groups", minimum=1, where="conv2d")
+    _conv_shapes(x, w, b, groups, "conv2d")
+    stride, dilation = pair(stride, "stride", minimum=1, where="conv2d"), pair(dilation, "dilation", minimum=1, where="conv2d")
+    pads = resolve_padding(padding, w[-2:], stride, dilation)
+    for axis, name in ((0, "height"), (1, "width")):
+        padded = x[axis - 2] + pads[2 * axis] + pads[2 * axis + 1]
+        if padded < dilation[axis] * (w[axis - 2] - 1) + 1:
+            raise ValueError(f"conv2d: the kernel {w[-2:]} with dilation {dilation} is larger than the padded "
+                             f"input: x {x} padded by {pads} (top, bottom, left, right) has {name} {padded}")
+    return Geometry(x, w, b, stride, pads, dilation, groups)
+
+
+_cached_geometry = functools.lru_cache(maxsize=256)(_geometry)
+
+
+def conv_transpose2d_geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, output_padding: Any,
+                              groups: Any, dilation: Any) -> tuple[Geometry, tuple[int, int]]:
+    """Check a conv_transpose2d call; return the geometry of the conv2d it transposes, and its extra rows and columns.
+
+    The transposed conv's output has the shape of that conv2d's input: per axis
+    H = (H' - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1. The extra rows
+    (columns) are output_padding // stride: that conv2d's output has them beyond the input's H'.
+
+    Raises:
+        TypeError: for arguments of the wrong type.
+        ValueError: for shapes or values out of range, naming the argument and the shapes.
+    """
+    where = "conv_transpose2d"
+    groups = integer(groups, "groups", minimum=1, where=where)
+    stride, dilation = pair(stride, "stride", minimum=1, where=where), pair(dilation, "dilation", minimum=1, where=where)
+    pads, extra_pads = pair(padding, "padding", minimum=0, where=where), pair(output_padding, "output_padding",
+                                                                                minimum=0, where=where)
+    if 0 in x or 0 in w:
+        raise ValueError(f"{where}: x {x} and weight {w} must have no empty dimension")
+    if len(x) not in (3, 4) or len(w) != 4:
+        raise ValueError(f"{where}: x must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W) and weight 4-D "
+                         f"(C_in, C_out/groups, kh, kw), got x {x}, weight {w}")
+    if x[-3] != w[0]:
+        raise ValueError(f"{where}: channel mismatch: x {x} has {x[-3]} channels, weight {w} expects {w[0]}")
+    if w[0] % groups:
+        raise ValueError(f"{where}: groups={groups} must divide the input channels ({w[0]}, x {x}, weight {w})")
+    c_out = w[1] * groups
+    if b is not None and b != (c_out,):
+        raise ValueError(f"{where}: bias must have shape ({c_out},) for weight {w} and groups={groups}, got bias {b}")
+    for a in (0, 1):
+        if extra_pads[a] >= stride[a] and extra_pads[a] >= dilation[a]:
+            raise ValueError(f"{where}: output_padding {output_padding!r} must be smaller than the stride {stride} "
+                             f"or the dilation {dilation}")
+    out_hw = tuple((x[a - 2] - 1) * stride[a] - 2 * pads[a] + dilation[a] * (w[a - 2] - 1) + extra_pads[a] + 1
+                   for a in (0, 1))
+    if min(out_hw) < 1:
+        raise ValueError(f"{where}: the output would be {out_hw}: padding {padding!r} is too large for x {x}, weight {w}")
+    geom = Geometry(x[:-3] + (c_out,) + out_hw, w, None, stride, (pads[0], pads[0], pads[1], pads[1]), dilation, groups)
+    return geom, (extra_pads[0] // stride[0], extra_pads[1] // stride[1])

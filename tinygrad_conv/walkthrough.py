@@ -3,7 +3,8 @@
 `conv2d_backward_steps` runs the seed's algorithm (insert zeros, pad, rotate the
 kernel, correlate) with the pieces from `tinygrad_conv.conv` and returns every
 intermediate array under a name, so that a notebook can print or plot each stage.
-The engine's own backward stays ``conv2d_backward_fast``; the tests check that both agree.
+The same algorithm runs inside training under ``tc.kernels.use("literal")``; the default
+route ("fast", in `tinygrad_conv.kernels`) computes the same gradients, and the tests check that all agree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .conv import conv2d, conv2d_backward_stages
-from .conv_plan import as_pair, resolve_padding
+from ._checks import pair, resolve_padding
 from .tensor import Tensor, no_grad, to_float_array
 
 
@@ -70,7 +71,8 @@ def conv2d_backward_steps(
             f"conv2d_backward_steps: grad must have the conv output's shape {out_shape} "
             f"(x {xa.shape}, w {wa.shape}), got grad {ga.shape}"
         )
-    stride, dilation = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
+    stride = pair(stride, "stride", minimum=1, where="conv2d_backward_steps")
+    dilation = pair(dilation, "dilation", minimum=1, where="conv2d_backward_steps")
     pads = resolve_padding(padding, wa.shape[-2:], stride, dilation)
     dtype = np.result_type(xa, wa, ga)
     x4 = xa.astype(dtype, copy=False).reshape((1,) * (4 - xa.ndim) + xa.shape)

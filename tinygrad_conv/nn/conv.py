@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, matching_dtype, pair, shape_of
+from .._checks import integer, matching_dtype, pair, resolve_padding, shape_of
 from ..conv import conv2d
-from ..conv_plan import resolve_padding
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter

@@ -1,0 +1,143 @@
+"""numpy-only conv2d kernels behind a small seam, and the settings that choose among them.
+
+The seam, on arrays and a ``Geometry`` (checked shapes, padding, output size)::
+
+    y, saved = conv2d_forward(x, w, b, geom)
+    dx, dw, db = conv2d_backward(g, saved, geom, needs_grad)
+
+Nothing here imports the Tensor, the registry or the conv op: only numpy, the standard
+library and (optionally) threadpoolctl. The modules, one job each:
+
+- ``settings``: the route (``use``, ``get_route``), the tuning thresholds (``tuning``), the defaults;
+- ``geometry``: the shape arithmetic;
+- ``im2col``: im2col, col2im and their variants;
+- ``plain``: the "im2col" route; ``blocked``: the "fast" route;
+- ``buffers``: the bounded pool of scratch arrays (``clear_buffers``, ``set_buffer_reuse``, ``set_buffer_cap``);
+- ``threads``: the split of a batch across threads (``set_num_threads``).
+
+The "literal" route is the seed's algorithm in ``tinygrad_conv/conv.py``; the conv op reads
+``get_route()`` and runs it there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import blocked, plain
+from .buffers import buffer_stats, clear_buffers, set_buffer_cap, set_buffer_reuse
+from .geometry import Geometry
+from .settings import ROUTES, Tuning, get_route, get_tuning, tuning, use
+from .threads import get_num_threads, set_num_threads
+
+__all__ = [
+    "ROUTES", "Geometry", "Tuning", "buffer_stats", "clear_buffers", "conv2d_backward", "conv2d_forward",
+    "conv2d_input_grad",
+    "get_num_threads", "get_route", "get_tuning", "set_buffer_cap", "set_buffer_reuse", "set_num_threads", "tuning",
+    "use",
+]
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geom: Geometry,
+                   route: str | None = None) -> tuple[np.ndarray, tuple]:
+    """y = conv2d(x, w) + b on the "fast" or "im2col" route.
+
+    Args:
+        x: the input, of shape ``geom.x_shape``.
+        w: the weight, of shape ``geom.w_shape``.
+        b: the bias, of shape ``geom.b_shape``, or None.
+        geom: the checked geometry of this call.
+        route: "fast" or "im2col"; None reads ``get_route()`` (where "literal" means "fast":
+            the literal route lives in the conv op).
+
+    Returns:
+        (y of shape ``geom.y_shape``, what ``conv2d_backward`` needs).
+
+    Raises:
+        ValueError: for an unknown route.
+    """
+    route = _kernel_route(route)
+    if geom.groups > 1:
+        return _grouped_forward(x, w, b, geom, route)
+    if route == "im2col":
+        y, saved = plain.forward(x, w, b, geom)
+    else:
+        y, saved = blocked.forward(x, w, b, geom, get_tuning())
+    return y, (route, saved)
+
+
+def conv2d_backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tuple[bool, bool, bool]
+                    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(dx, dw, db) for the error ``g`` (of shape ``geom.y_shape``), None where ``needs_grad`` is False.
+
+    Runs the route that made ``saved``; it never writes into ``g``.
+    """
+    route, inner = saved
+    if route == "grouped":
+        return _grouped_backward(g, inner, geom, needs_grad)
+    if route == "im2col":
+        dx, dw, db = plain.backward(g, inner, geom, needs_grad)
+    else:
+        dx, dw, db = blocked.backward(g, inner, geom, needs_grad, get_tuning())
+    return dx, dw, None if db is None else db.reshape(geom.b_shape)
+
+
+def conv2d_input_grad(g: np.ndarray, w: np.ndarray, geom: Geometry, route: str | None = None) -> np.ndarray:
+    """dL/dx of conv2d for the error ``g`` alone, without the forward's input: conv_transpose2d's forward.
+
+    Args:
+        g: the error, of shape ``geom.y_shape``.
+        w: the weight, of shape ``geom.w_shape``.
+        geom: the geometry of the conv2d whose input gradient this is.
+        route: as for ``conv2d_forward``.
+
+    Returns:
+        dx, of shape ``geom.x_shape``.
+    """
+    return conv2d_backward(g, _weights_only(w, geom, _kernel_route(route)), geom, (True, False, False))[0]
+
+
+def _weights_only(w: np.ndarray, geom: Geometry, route: str) -> tuple:
+    """What a forward would have saved, as far as the input gradient reads it: the weight."""
+    if geom.groups > 1:
+        sub = _group_geometry(geom)
+        return "grouped", [_weights_only(part, sub, route) for part in np.split(w.reshape(geom.w4_shape), geom.groups)]
+    return route, ((None, w) if route == "im2col" else (None, None, w))
+
+
+def _kernel_route(route: str | None) -> str:
+    route = get_route() if route is None else route
+    if route not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
+    return "fast" if route == "literal" else route
+
+
+def _group_geometry(geom: Geometry) -> Geometry:
+    n, c, h, w = geom.x4_shape
+    per = geom.w4_shape
+    b_shape = None if geom.b_shape is None else (per[0] // geom.groups,)
+    return Geometry((n, c // geom.groups, h, w), (per[0] // geom.groups,) + per[1:], b_shape, geom.stride,
+                    geom.pads, geom.dilation)
+
+
+def _grouped_forward(x, w, b, geom: Geometry, route: str) -> tuple[np.ndarray, tuple]:
+    """groups > 1: each group is a conv of its own channels; one call per group."""
+    sub, gr = _group_geometry(geom), geom.groups
+    x5 = x.reshape(geom.n, gr, sub.c, *geom.x4_shape[2:])
+    w5, b2 = w.reshape(gr, sub.o, *geom.w4_shape[1:]), None if b is None else b.reshape(gr, sub.o)
+    y = np.empty((geom.n, gr, sub.o) + geom.out_hw, dtype=np.result_type(*(a for a in (x, w, b) if a is not None)))
+    saves = []
+    for i in range(gr):
+        y_i, saved = conv2d_forward(np.ascontiguousarray(x5[:, i]), w5[i], None if b2 is None else b2[i], sub, route)
+        y[:, i] = y_i
+        saves.append(saved)
+    return y.reshape(geom.y_shape), ("grouped", saves)
+
+
+def _grouped_backward(g, saves: list, geom: Geometry, needs_grad):
+    sub, gr = _group_geometry(geom), geom.groups
+    g5 = g.reshape(geom.n, gr, sub.o, *geom.out_hw)
+    grads = [conv2d_backward(np.ascontiguousarray(g5[:, i]), saves[i], sub, needs_grad) for i in range(gr)]
+    dx = np.stack([d[0] for d in grads], 1).reshape(geom.x_shape) if needs_grad[0] else None
+    dw = np.concatenate([d[1] for d in grads], 0).reshape(geom.w_shape) if needs_grad[1] else None
+    db = np.concatenate([d[2] for d in grads], 0).reshape(geom.b_shape) if needs_grad[2] else None
+    return dx, dw, db
