@@ -1,7 +1,7 @@
 // Typeset the \( \) and \[ \] spans that pymdownx.arithmatex (generic mode) leaves in the page,
 // with the KaTeX copy vendored beside this file (the site needs no network).
-document$.subscribe(({ body }) => {
-  renderMathInElement(body, {
+document.addEventListener("DOMContentLoaded", () => {
+  renderMathInElement(document.body, {
     delimiters: [
       { left: "\\(", right: "\\)", display: false },
       { left: "\\[", right: "\\]", display: true },
