@@ -12,13 +12,19 @@ from . import init
 from .containers import ModuleDict, ModuleList, Sequential
 from .init import manual_seed
 from .activation import ReLU, Sigmoid, Tanh
-from .conv import Conv2d, LazyConv2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d, LazyConv2d
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .module import Module, Parameter
+from .padding import (
+    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+    ReplicationPad2d, ZeroPad1d, ZeroPad2d,
+)
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Identity", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module",
-    "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "init",
+    "AvgPool2d", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d",
+    "ConvTranspose2d", "Flatten", "Identity", "LazyConv2d", "LazyLinear", "Linear", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "Parameter", "ReLU", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+    "ReplicationPad2d", "Sequential", "Sigmoid", "Tanh", "Unflatten", "ZeroPad1d", "ZeroPad2d", "init",
     "manual_seed",
 ]

@@ -5,10 +5,11 @@
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
+- ``padding``: pad (torch.nn.functional.pad: constant, reflect, replicate, circular);
 - ``pooling``: max and average pooling;
 - ``losses``: cross_entropy and mse_loss.
 
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
+from . import activations, arithmetic, linalg, losses, padding, pooling, reductions, shape  # noqa: F401 - registers the ops
