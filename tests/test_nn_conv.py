@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d, ConvTranspose2d and LazyConv2d against their torch twins: state dicts, outputs, gradients, init, repr."""
+"""Conv1d, Conv2d, ConvTranspose2d, LazyConv2d against torch twins: state dicts, outputs, gradients, init, repr."""
 
 import math
 
@@ -188,7 +188,8 @@ def test_lazy_conv2d_takes_the_new_arguments():
     (lambda: nn.Conv2d(4, 3, 3, groups=2), ValueError, r"Conv2d: out_channels=3 must be divisible by groups=2"),
     (lambda: nn.Conv2d(4, 4, 3, groups=0), ValueError, r"Conv2d: groups must be >= 1, got 0"),
     (lambda: nn.Conv2d(4, 4, 3, groups=2.0), TypeError, r"Conv2d: groups must be an int"),
-    (lambda: nn.Conv2d(1, 1, 3, padding="full"), ValueError, r"Conv2d: padding must be .* 'valid' or 'same', got 'full'"),
+    (lambda: nn.Conv2d(1, 1, 3, padding="full"), ValueError,
+     r"Conv2d: padding must be .* 'valid' or 'same', got 'full'"),
     (lambda: nn.Conv2d(1, 1, 3, padding=(1, 1, 1, 1)), TypeError, r"Conv2d: padding must be an int or a pair"),
     (lambda: nn.Conv2d(1, 1, 3, padding=-1), ValueError, r"Conv2d: padding must be >= 0"),
     (lambda: nn.Conv2d(1, 1, 3, stride=2, padding="same"), ValueError,

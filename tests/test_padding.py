@@ -1,4 +1,4 @@
-"""tc.pad (torch.nn.functional.pad) and the nn padding layers: a loop reference, torch's values and gradients, errors."""
+"""tc.pad (F.pad) and the nn padding layers: a loop reference, torch's values and gradients, errors."""
 
 import numpy as np
 import pytest

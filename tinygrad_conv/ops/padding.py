@@ -4,7 +4,8 @@
 (cropped) input into a block of ``value``; its gradient is the matching block of the error.
 The other modes copy input elements into the border, so each padded axis gets an index
 vector ``idx`` (output position -> input position) and the forward is ``np.take`` along that
-axis; the gradient scatter-adds the error back with ``np.add.at``, axis by axis, so an input
+axis. The gradient goes back axis by axis: the run of outputs that copy the input straight
+through is one slice, and the border's error is scatter-added with ``np.add.at``, so an input
 element copied into the border collects the error of every copy.
 
 Per axis of size n, output position j sits at input coordinate t = j - left:
@@ -109,9 +110,9 @@ def _pad_forward(x, *, pad, mode, value):
         out = np.full(out_shape, 0.0 if value is None else value, dtype=x.dtype)
         out[dst] = x[src]
         return out, ("constant", x.shape, src, dst)
-    indices = [(axis, _index(mode, x.shape[axis], left, right)) for axis, left, right in pads]
+    indices = [(axis, left, _index(mode, x.shape[axis], left, right)) for axis, left, right in pads]
     out = x
-    for axis, index in indices:
+    for axis, _, index in indices:
         out = np.take(out, index, axis=axis)
     return (out.copy() if out is x else out), ("copy", x.shape, indices, None)
 
@@ -134,9 +135,16 @@ def _pad_vjp(g, saved, needs_grad, **attrs):
         dx = np.zeros(shape, dtype=g.dtype)
         dx[first] = g[second]
         return (dx,)
-    for axis, index in reversed(first):
+    for axis, left, index in reversed(first):
         part = np.zeros(g.shape[:axis] + (shape[axis],) + g.shape[axis + 1:], dtype=g.dtype)
-        np.add.at(part, (slice(None),) * axis + (index,), g)
+        head = (slice(None),) * axis
+        # Output positions j with index[j] == j - left copy the input straight through (one run): a slice.
+        run = np.flatnonzero(index == np.arange(len(index)) - left)
+        lo, hi = (int(run[0]), int(run[-1]) + 1) if len(run) else (0, 0)
+        if hi > lo:
+            part[head + (slice(lo - left, hi - left),)] = g[head + (slice(lo, hi),)]
+        border = np.r_[0:lo, hi:len(index)]
+        np.add.at(part, head + (index[border],), np.take(g, border, axis=axis))
         g = part
     return (g,)
 
