@@ -38,7 +38,6 @@ from .walkthrough import conv2d_backward_steps
 
 from . import data, kernels, nn, optim, viz  # noqa: E402 - after the ops they build on
 
-pad = pad2d  # the seed's (top, bottom, left, right) zero padding, until tc.pad becomes torch.nn.functional.pad's
 __version__ = "0.1.0"
 
 # Every public function the registry knows (ops and composites) is ``tc.<name>``, including ops that files
@@ -51,7 +50,7 @@ __all__ = [
     "crop", "cross_entropy", "data", "div", "enable_grad", "exp", "expand", "flatten", "get_default_dtype", "get_op",
     "getitem", "gradcheck", "gradcheck_op", "insert_zeros", "is_grad_enabled", "kernels", "load", "log",
     "log_softmax", "logsumexp", "matmul", "max", "max_pool2d", "mean", "min", "mse_loss", "mul", "neg", "nn",
-    "no_grad", "optim", "pad", "pad2d", "permute", "pow", "profile", "register_function", "register_op", "relu",
+    "no_grad", "optim", "pad2d", "permute", "pow", "profile", "register_function", "register_op", "relu",
     "repeat", "reshape", "rotate180", "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split",
     "squeeze", "stack", "sub", "sum", "sum_of_squares", "take_along_dim", "tanh", "transpose", "unflatten",
     "unsqueeze", "viz",

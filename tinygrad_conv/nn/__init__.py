@@ -11,7 +11,7 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 from . import init
 from .activation import ReLU, Sigmoid, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv import Conv2d, LazyConv2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d, LazyConv2d
 from .dropout import Dropout, Dropout2d
 from .init import manual_seed
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
@@ -20,6 +20,10 @@ from .loss import (
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .padding import (
+    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+    ReplicationPad2d, ZeroPad1d, ZeroPad2d,
+)
 from .pooling import AvgPool2d, MaxPool2d
 
 # Every Module class imported above, Parameter and the init helpers.

@@ -6,6 +6,7 @@
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
+- ``padding``: pad (torch.nn.functional.pad: constant, reflect, replicate, circular);
 - ``pooling``: max and average pooling;
 - ``losses``: mse_loss, l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy(_with_logits), kl_div;
 - ``classification``: cross_entropy, nll_loss and one_hot (imported by ``losses``);
@@ -16,5 +17,5 @@ Importing this package registers them all. The conv ops live in ``tinygrad_conv.
 """
 
 from . import (  # noqa: F401 - registers the ops
-    activations, arithmetic, copying, dropout, linalg, losses, normalization, pooling, reductions, shape,
+    activations, arithmetic, copying, dropout, linalg, losses, normalization, padding, pooling, reductions, shape,
 )
