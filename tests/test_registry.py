@@ -170,3 +170,21 @@ def test_gradcheck_handles_non_contiguous_inputs():
     y = tc.Tensor(np.ones((3, 4)), requires_grad=True)
     y.data = np.arange(12.0).reshape(4, 3).T  # a transposed view
     assert tc.gradcheck(lambda t: t.sigmoid(), [y])
+
+
+def test_an_op_registered_after_import_is_tc_name_and_required_dims_take_their_alias():
+    pick = tc.register_op("pick_test", lambda x, *, dim, keepdim: np.take(x, 0, axis=dim),
+                          lambda g, s, n, **a: (None,), defaults={"dim": tc.REQUIRED, "keepdim": False}, method=False)
+    try:
+        assert tc.pick_test is pick
+        x = np.arange(6.0).reshape(2, 3)
+        np.testing.assert_array_equal(pick(x, 1).data, [0, 3])
+        np.testing.assert_array_equal(pick(x, axis=0).data, [0, 1, 2])
+        with pytest.raises(TypeError, match="missing required argument 'dim'"):
+            pick(x)
+        with pytest.raises(TypeError, match="both dim=1 and its alias axis=0"):
+            pick(x, 1, axis=0)
+    finally:
+        tc.registry.unregister("pick_test")
+    with pytest.raises(AttributeError, match="pick_test"):
+        tc.pick_test  # noqa: B018

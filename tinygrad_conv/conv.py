@@ -1,7 +1,7 @@
 r"""2-D convolution (cross-correlation) and its backward pass, built from small named pieces.
 
 Forward. With the input zero-padded to ``xp`` (Hp x Wp), stride s, dilation d and a k x k
-kernel (rows and columns alike; everything below holds per axis)::
+kernel (rows and columns alike; everything below holds per axis):
 
     y[n, o, u, v] = b[o] + sum_{c, i, j} w[o, c, i, j] * xp[n, c, u*s + i*d, v*s + j*d]
 
@@ -9,7 +9,7 @@ kernel (rows and columns alike; everything below holds per axis)::
 
 Input gradient. Input pixel ``xp[t]`` met weight ``w[i]`` in output ``u`` whenever
 ``u*s + i*d = t``. Scatter the error ``g = dL/dy`` onto the input grid by inserting s-1
-zeros between its elements (``z[u*s] = g[u]``, zero elsewhere); then::
+zeros between its elements (``z[u*s] = g[u]``, zero elsewhere); then:
 
     dxp[t] = sum_i z[t - i*d] * w[i]
 

@@ -16,7 +16,7 @@ def batches(X: Any, y: Any, batch_size: int, shuffle: bool = True,
 
     Every example appears exactly once per pass; the last batch may be smaller.
     Ops accept the arrays directly (``model(xb)``); integer labels stay integers,
-    ready for :func:`tinygrad_conv.cross_entropy`.
+    ready for ``tinygrad_conv.cross_entropy``.
 
     Args:
         X: inputs, an array-like or Tensor with the examples along axis 0.

@@ -1,6 +1,6 @@
 """Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam and AdamW.
 
-The learning-rate schedulers live in :mod:`tinygrad_conv.lr_scheduler` and are re-exported here.
+The learning-rate schedulers live in ``tinygrad_conv.lr_scheduler`` and are re-exported here.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 An op is data: a name, a ``forward`` and a ``vjp`` rule, the names of its tensor
 inputs, its attributes with their defaults, and sample inputs for the gradient check.
-One :func:`register_op` declaration makes everything a user calls: the public function
+One ``register_op`` declaration makes everything a user calls: the public function
 (with a real signature, so ``help`` and ``inspect.signature`` show its arguments) and,
 where asked, the Tensor method and operators. No op file touches ``Tensor`` itself.
 
@@ -13,10 +13,10 @@ where asked, the Tensor method and operators. No op file touches ``Tensor`` itse
   array, or None where ``needs_grad[i]`` is False. A gradient may have a broadcast shape:
   the engine sums it back to the input's shape. It must not write into ``grad``: that may
   be the array the caller passed to ``backward``.
-- ``samples(rng)`` gives small inputs (a list of :class:`Sample`) on which every op is gradchecked.
+- ``samples(rng)`` gives small inputs (a list of ``Sample``) on which every op is gradchecked.
 
 Composite functions (a function built from registered ops, such as ``flatten`` from
-``reshape``) are declared with :func:`register_function`, which makes their Tensor
+``reshape``) are declared with ``register_function``, which makes their Tensor
 methods in the same way.
 """
 
@@ -152,22 +152,29 @@ def _make_public(op: Op) -> Callable[..., Tensor]:
     arguments and costs a single call at run time; numpy's spellings of ``dim``/``keepdim``
     are keyword-only aliases.
     """
-    params, namespace = [], {"_apply": apply, "_op": op, "_MISSING": _MISSING, "_alias": _alias, "REQUIRED": REQUIRED,
-                         "_sequence": _sequence}
+    params: list[str] = []
+    namespace = {"_apply": apply, "_op": op, "_MISSING": _MISSING, "_alias": _alias, "_sequence": _sequence, "_": _MISSING}
     for name in op.inputs:
         params.append(f"{name}=None" if name in op.optional else name)
+    body, defaulted = [], any(name in op.optional for name in op.inputs)
     for index, (name, default) in enumerate(op.defaults.items()):
-        if default is REQUIRED:
+        if default is REQUIRED and (name in ALIASES or defaulted):  # given by its alias, or after a default
+            namespace[f"_d{index}"] = _MISSING
+            body.append(f"    if {name} is _MISSING and {ALIASES.get(name, '_')} is _MISSING:\n"
+                        f"        raise TypeError(\"{op.name}() missing required argument '{name}'\")")
+        elif default is REQUIRED:
             params.append(name)
+            continue
         else:
             namespace[f"_d{index}"] = default
-            params.append(f"{name}=_d{index}")
+        params.append(f"{name}=_d{index}")
+        defaulted = True
     aliases = [(name, ALIASES[name]) for name in op.defaults if name in ALIASES]
     if aliases:
         params.append("*")
         params.extend(f"{alias}=_MISSING" for _, alias in aliases)
-    body = [f"    {name} = _alias({op.name!r}, {name!r}, {name}, {alias!r}, {alias}, _d{list(op.defaults).index(name)})"
-            for name, alias in aliases]
+    body += [f"    {name} = _alias({op.name!r}, {name!r}, {name}, {alias!r}, {alias}, _d{list(op.defaults).index(name)})"
+             for name, alias in aliases]
     attrs = ", ".join(f"{name!r}: {name}" for name in op.defaults)
     tensors = f"*_sequence({op.name!r}, {op.inputs[0]})" if op.variadic else ", ".join(op.inputs)
     body.append(f"    return _apply(_op, {tensors}, **{{{attrs}}})")
@@ -294,8 +301,8 @@ def register_function(
     Args:
         fn: the function; its first argument is the tensor a method is called on.
         name: its public name (default: ``fn.__name__``).
-        method: as in :func:`register_op`.
-        reflected: as in :func:`register_op`.
+        method: as in ``register_op``.
+        reflected: as in ``register_op``.
         replace: allow redefining a function of the same name.
 
     Returns:

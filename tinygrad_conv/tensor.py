@@ -1,12 +1,12 @@
 """The Tensor and the backward engine.
 
-A :class:`Tensor` wraps a numpy array. Applying an op to tensors that require
-grad records one :class:`Node` on the result: the op, its input tensors and
+A ``Tensor`` wraps a numpy array. Applying an op to tensors that require
+grad records one ``Node`` on the result: the op, its input tensors and
 what the op's vjp rule saved. ``backward`` walks those nodes in reverse
 topological order and calls each op's vjp rule.
 
 This module knows nothing about any particular op: ops come from
-:mod:`tinygrad_conv.registry`, which also attaches them to ``Tensor`` as
+``tinygrad_conv.registry``, which also attaches them to ``Tensor`` as
 methods and operators.
 """
 
@@ -30,7 +30,7 @@ def to_float_array(data: Any, dtype: Any = None, *, name: str = "data", copy: bo
     """Convert array-like ``data`` to a floating ndarray, or raise TypeError naming ``name``.
 
     A floating array keeps its dtype; ints, bools, Python scalars and lists become the
-    default dtype (:func:`get_default_dtype`). With ``copy=False`` an ndarray that needs no
+    default dtype (``get_default_dtype``). With ``copy=False`` an ndarray that needs no
     conversion is returned as it is, not copied.
 
     Raises:
@@ -166,7 +166,7 @@ class Tensor(TensorProtocols):
         return numel
 
     is_leaf = property(lambda self: self._node is None, doc="True unless an op recorded this tensor.")
-    node = property(lambda self: self._node, doc="The :class:`Node` that made this tensor, or None.")
+    node = property(lambda self: self._node, doc="The ``Node`` that made this tensor, or None.")
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""

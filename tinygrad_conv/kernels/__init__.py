@@ -1,6 +1,6 @@
 """numpy-only conv2d kernels behind a small seam, and the settings that choose among them.
 
-The seam, on arrays and a ``Geometry`` (checked shapes, padding, output size)::
+The seam, on arrays and a ``Geometry`` (checked shapes, padding, output size):
 
     y, saved = conv2d_forward(x, w, b, geom)
     dx, dw, db = conv2d_backward(g, saved, geom, needs_grad)

@@ -2,7 +2,7 @@
 
 A ``Geometry`` is built from arguments that were already checked (``tinygrad_conv/_checks.py``
 does that before the seam); it only computes. Per axis, with the input zero-padded to
-Hp, stride s, dilation d and a k-tap kernel::
+Hp, stride s, dilation d and a k-tap kernel:
 
     H' = floor((Hp - d*(k-1) - 1) / s) + 1
 """

@@ -1,11 +1,11 @@
 """tc.nn: Modules, layers and their initialization. Built on the core; the core never imports it.
 
-Parameters: a Module's parameters are its :class:`Parameter` attributes (a Tensor
+Parameters: a Module's parameters are its ``Parameter`` attributes (a Tensor
 subclass that requires grad), as in PyTorch. Assigning a plain leaf Tensor that
 requires grad to a Module attribute raises TypeError instead of silently leaving it
 out of ``parameters()``; wrap it in ``Parameter`` (or ``.detach()`` it to keep a constant).
 Likewise a plain list, tuple or dict of Modules or Parameters raises TypeError: hold
-modules in a :class:`ModuleList` or :class:`Sequential`.
+modules in a ``ModuleList`` or ``Sequential``.
 """
 
 from . import init

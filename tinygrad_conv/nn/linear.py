@@ -22,8 +22,8 @@ class Linear(Module):
         in_features: the size of each input's last axis, an int >= 1.
         out_features: the size of each output's last axis, an int >= 1.
         bias: whether to add a learned bias.
-        rng: as for :class:`Conv2d`.
-        dtype: as for :class:`Conv2d`.
+        rng: as for ``Conv2d``.
+        dtype: as for ``Conv2d``.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng: Any = None,

@@ -18,7 +18,7 @@ class Parameter(Tensor):
         data: array-like (copied; ints become float64 unless ``dtype`` is given).
         requires_grad: True by default.
         dtype: a numpy floating dtype to convert to.
-        name: an optional label, as for :class:`Tensor`.
+        name: an optional label, as for ``Tensor``.
     """
 
     __slots__ = ()
@@ -65,7 +65,7 @@ class IncompatibleKeys(NamedTuple):
 class Module:
     """Base class for layers and models: subclass it, assign parts in ``__init__``, write ``forward``.
 
-    Assigning a :class:`Parameter` or a Module to an attribute registers it (after
+    Assigning a ``Parameter`` or a Module to an attribute registers it (after
     ``super().__init__()``), so ``parameters()`` finds it, however deeply nested.
     Assigning a leaf Tensor that requires grad but is not a Parameter raises
     TypeError: it would otherwise be silently missed by the optimizer. So does assigning

@@ -56,7 +56,7 @@ def _standardize_rows(x2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarra
 
 
 def _standardize_rows_vjp(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray) -> np.ndarray:
-    """The input gradient of :func:`_standardize_rows` (all arrays (rows, m) but inv_std (rows, 1))."""
+    """The input gradient of ``_standardize_rows`` (all arrays (rows, m) but inv_std (rows, 1))."""
     dx = xhat * -np.einsum("ij,ij->i", dxhat, xhat)[:, None]
     dx /= max(xhat.shape[1], 1)
     dx += dxhat

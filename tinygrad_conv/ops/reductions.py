@@ -266,7 +266,7 @@ def max(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: An
 
 @register_function(name="min")
 def min(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
-    """The minimum, as ``torch.min``: like :func:`max` with the smallest element."""
+    """The minimum, as ``torch.min``: like ``max`` with the smallest element."""
     return _extreme_with_indices("min", np.argmin, amin, input, dim, keepdim, aliases)
 
 

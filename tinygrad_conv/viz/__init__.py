@@ -8,7 +8,7 @@
 
 The ``graphviz`` Python package is an optional extra (``pip install 'tinygrad_conv[viz]'``),
 imported only when a Digraph is built. The tensor core does not import this module;
-importing it attaches :meth:`Tensor.draw`.
+importing it attaches ``Tensor.draw``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Build the DOT description of a define-by-run graph.
 
-The walk is the engine's own iterative :func:`~tinygrad_conv.tensor.topological_order`,
+The walk is the engine's own iterative ``tinygrad_conv.tensor.topological_order``,
 so it is linear in the graph's size and never recurses. Op names and attributes come
-from the registry's :class:`~tinygrad_conv.registry.Op`, so a user-registered op is
+from the registry's ``tinygrad_conv.registry.Op``, so a user-registered op is
 drawn like a built-in one. The DOT text is produced here without the ``graphviz``
-package; :func:`draw_graph` wraps it in a ``graphviz.Digraph``.
+package; ``draw_graph`` wraps it in a ``graphviz.Digraph``.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def graph_body(
 ) -> list[str]:
     """The node and edge statements of the graph below ``root``, one string per DOT line.
 
-    Takes the options of :func:`draw_graph` (except ``rankdir``) and raises the same errors.
+    Takes the options of ``draw_graph`` (except ``rankdir``) and raises the same errors.
     """
     roots = _roots(root)
     if color_by not in COLOR_BY:
@@ -202,12 +202,12 @@ def _graph_attr(rankdir: str) -> dict[str, str]:
 
 
 def dot_source(root: Any, *, rankdir: str = "TB", **options: Any) -> str:
-    """The DOT text of :func:`draw_graph`, built without the ``graphviz`` package.
+    """The DOT text of ``draw_graph``, built without the ``graphviz`` package.
 
     Args:
         root: a Tensor or a list of Tensors.
         rankdir: the layout direction, "TB", "LR", "BT" or "RL".
-        **options: the other options of :func:`draw_graph`.
+        **options: the other options of ``draw_graph``.
 
     Returns:
         The DOT source as a string.

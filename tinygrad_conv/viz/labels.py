@@ -1,6 +1,6 @@
 """Labels and colours for graph nodes: compact numbers, HTML-like labels, the legend's palette.
 
-Every number goes through :func:`fmt` (3 significant digits, short exponents), so a
+Every number goes through ``fmt`` (3 significant digits, short exponents), so a
 label never carries a 12-digit float. Labels are Graphviz HTML-like labels: one short
 line each, so ``dot`` sizes the boxes to the text and nothing overlaps.
 """

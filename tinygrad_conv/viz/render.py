@@ -56,7 +56,7 @@ def render(root: Any, path: str | os.PathLike, format: str | None = None, **draw
         path: the file to write. Its suffix gives the format when ``format`` is None;
             when ``format`` is given and ``path`` has no suffix, ``.format`` is appended.
         format: "svg", "png", "pdf" or "dot" (the DOT text; needs no executable).
-        **draw_options: options of :func:`~tinygrad_conv.viz.draw_graph`.
+        **draw_options: options of ``tinygrad_conv.viz.draw_graph``.
 
     Returns:
         The path written.
@@ -98,7 +98,7 @@ def render_or_dot(root: Any, path: str | os.PathLike, format: str = "svg", **dra
         root: a Tensor or a list of Tensors.
         path: the file to write, without its suffix (a suffix is replaced).
         format: the image format to use when ``dot`` exists: "svg", "png" or "pdf".
-        **draw_options: options of :func:`~tinygrad_conv.viz.draw_graph`.
+        **draw_options: options of ``tinygrad_conv.viz.draw_graph``.
 
     Returns:
         The path written: ``path.svg`` (or the format asked) or ``path.dot``.
