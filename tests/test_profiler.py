@@ -66,6 +66,7 @@ def test_draw_graph_colours_op_boxes_by_their_time():
         loss = _step()
     source = tc.viz.dot_source(loss, profile=prof)
     assert source.count(" ms (") == 3  # one time line per op box
-    assert "#b10026" in source  # the slowest op in the darkest shade
+    assert tc.viz.labels.TIME_PALETTE[-1] in source  # the slowest op in the darkest shade
+    assert "op: slowest" in tc.viz.dot_source(loss, profile=prof, legend=True)
     with pytest.raises(TypeError, match="tc.profile"):
         tc.viz.dot_source(loss, profile="fast")

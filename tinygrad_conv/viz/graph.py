@@ -68,7 +68,7 @@ def _role(tensor: Tensor, is_root: bool) -> str:
     return "intermediate"
 
 
-def _legend_lines(color_by: str, grad_range: tuple[float, float] | None) -> list[str]:
+def _legend_lines(color_by: str, grad_range: tuple[float, float] | None, slowest: float | None = None) -> list[str]:
     lines = ["\tsubgraph cluster_legend {\n", '\t\tlabel="legend" fontsize=11 style=dashed color="#999999"\n']
     keys = []
     for index, role in enumerate(L.ROLE_COLORS):
@@ -86,6 +86,14 @@ def _legend_lines(color_by: str, grad_range: tuple[float, float] | None) -> list
         for index, (text, fill, font) in enumerate(shades, start=len(keys)):
             keys.append(f"legend{index}")
             attrs = {"label": text, "fillcolor": fill, "fontcolor": font, "fontsize": "10", "class": "legend"}
+            lines.append(f"\t\tlegend{index} {attr_list(attrs)}\n")
+    if slowest is not None:
+        for index, (text, fill) in enumerate([("op: fastest", L.TIME_PALETTE[0]),
+                                              (f"op: slowest, {slowest * 1e3:.3g} ms", L.TIME_PALETTE[-1])],
+                                             start=len(keys)):
+            keys.append(f"legend{index}")
+            attrs = {"label": text, "fillcolor": fill, "shape": "box", "style": "rounded,filled", "fontsize": "10",
+                     "class": "legend"}
             lines.append(f"\t\tlegend{index} {attr_list(attrs)}\n")
     lines.append("\t\t" + " -> ".join(keys) + " [style=invis]\n")
     lines.append("\t}\n")
@@ -191,7 +199,7 @@ def graph_body(
         if id(tensor) not in declared:  # a leaf that no op consumes: a root
             declare(tensor)
     if legend:
-        body.extend(_legend_lines(color_by, grad_range))
+        body.extend(_legend_lines(color_by, grad_range, slowest if profile is not None else None))
     return body
 
 

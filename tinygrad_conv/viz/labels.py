@@ -163,11 +163,14 @@ def op_label(op: Any, attrs: dict[str, Any], show_defaults: bool = False) -> str
     return "<" + "<BR/>".join(lines) + ">"
 
 
+TIME_PALETTE = GRAD_PALETTE[:6]  # light enough that an op box's dark detail lines stay readable
+
+
 def time_fill(seconds: float, slowest: float) -> tuple[str, str]:
     """(fill, font colour) for an op's time on a linear scale up to the slowest op's: where a step goes."""
     position = seconds / slowest if slowest > 0 else 0.0
-    index = round(float(np.clip(position, 0, 1)) * (len(GRAD_PALETTE) - 1))
-    return GRAD_PALETTE[index], "white" if index >= len(GRAD_PALETTE) - 2 else "black"
+    index = round(float(np.clip(position, 0, 1)) * (len(TIME_PALETTE) - 1))
+    return TIME_PALETTE[index], "black"
 
 
 def time_text(seconds: float, share: float) -> str:
