@@ -131,6 +131,7 @@ def test_the_public_functions_gradcheck_with_every_option():
 @pytest.mark.parametrize("kernel,stride,padding,dilation,ceil_mode", [
     (2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 1, 0, 1, False), (2, 3, 1, 1, False), (3, 2, 1, 1, True),
     ((2, 3), (1, 2), (1, 0), (2, 1), True), (2, 2, 1, 3, False), (1, 1, 0, 1, False), (3, 3, 1, 2, True),
+    (7, 1, 3, 1, False), ((7, 8), 8, (3, 4), 1, True),
 ])
 def test_max_pool_loop_reference(kernel, stride, padding, dilation, ceil_mode):
     x = np.random.default_rng(6).standard_normal((2, 3, 7, 8))
@@ -149,6 +150,7 @@ def test_max_pool_loop_reference(kernel, stride, padding, dilation, ceil_mode):
     (2, None, 0, False, True, None), (3, 2, 1, False, True, None), (3, 2, 1, False, False, None),
     (3, 2, 1, True, True, None), (3, 2, 1, True, False, None), (2, 3, 1, True, True, None),
     ((2, 3), (1, 2), (1, 0), False, True, 5), (1, 1, 0, False, True, None), (2, 1, 1, True, False, -2),
+    (7, 1, 3, False, False, None), ((7, 8), 8, (3, 4), True, True, None), ((7, 8), (2, 3), (3, 4), True, True, None),
 ])
 def test_avg_pool_loop_reference(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x = np.random.default_rng(7).standard_normal((2, 3, 7, 8))
@@ -255,6 +257,32 @@ def test_adaptive_and_1d_pools_match_torch(dtype):
             for include in (True, False):
                 compare(torch, lambda t: tc.avg_pool1d(t, kernel, stride, padding, ceil_mode, include),
                         lambda t: F.avg_pool1d(t, kernel, stride, padding, ceil_mode, include), s, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_large_kernels_take_the_copied_windows_route_and_match_torch(dtype):
+    """Kernels of more than 48 elements use one argmax (sum) over copied windows and a scatter back."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((2, 3, 17, 16))
+    x[0, 0, :4] = -np.inf  # -inf beside the padding
+    x[0, 1] = -np.inf
+    x[1, 0, rng.random((17, 16)) < 0.1] = np.nan
+    x[1, 1] = rng.integers(0, 2, (17, 16))  # ties
+    for kw in [dict(kernel_size=8), dict(kernel_size=(7, 8), stride=3, padding=3, ceil_mode=True),
+               dict(kernel_size=7, stride=2, padding=3, dilation=2), dict(kernel_size=(17, 16)),
+               dict(kernel_size=7, stride=(7, 1), padding=(0, 3), ceil_mode=True)]:
+        assert compare(torch, lambda t: tc.max_pool2d(t, **kw, return_indices=True),
+                       lambda t: F.max_pool2d(t, **kw, return_indices=True), x, dtype, True)
+    finite = rng.standard_normal((2, 3, 17, 16))
+    for kw in [dict(kernel_size=8), dict(kernel_size=(7, 8), stride=3, padding=3, ceil_mode=True),
+               dict(kernel_size=(7, 8), stride=(7, 8), padding=3, ceil_mode=True, count_include_pad=False),
+               dict(kernel_size=(17, 16)), dict(kernel_size=8, stride=8, padding=4, divisor_override=7)]:
+        assert compare(torch, lambda t: tc.avg_pool2d(t, **kw), lambda t: F.avg_pool2d(t, **kw), finite, dtype)
+    for size in [1, 2, (1, 3)]:  # long adaptive windows
+        assert compare(torch, lambda t: tc.adaptive_max_pool2d(t, size, True),
+                       lambda t: F.adaptive_max_pool2d(t, size, True), x, dtype, True)
 
 
 # --- edge cases -------------------------------------------------------------------------------

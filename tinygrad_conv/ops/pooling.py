@@ -22,11 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .._checks import integer, pair
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
 from .reductions import take_along_dim
+
+
+_LOOP_UP_TO = 48  # kernel areas up to which a loop over the offsets beats copying the windows out (measured)
 
 
 # --- arguments and window geometry --------------------------------------------------------
@@ -109,8 +113,12 @@ class _Windows:
         return all(s >= d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation, self.kernel))
 
     @property
+    def area(self) -> int:
+        return int(np.prod(self.kernel))
+
+    @property
     def offset_dtype(self) -> np.dtype:
-        return np.min_scalar_type(int(np.prod(self.kernel)) - 1)
+        return np.min_scalar_type(self.area - 1)
 
     def pad(self, x: np.ndarray, fill: float) -> np.ndarray:
         if not self.padded:
@@ -119,6 +127,11 @@ class _Windows:
         out = np.full(x.shape[:-2] + (x.shape[-2] + t + b, x.shape[-1] + l + r), fill, dtype=x.dtype)
         out[..., t : t + x.shape[-2], l : l + x.shape[-1]] = x
         return out
+
+    def zeros_padded(self, g: np.ndarray) -> np.ndarray:
+        """Zeros shaped as the padded input, for the gradient ``g`` of the output."""
+        (t, l), (b, r) = self.before, self.after
+        return np.zeros(g.shape[:-2] + (self.size[0] + t + b, self.size[1] + l + r), g.dtype)
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
         (t, l) = self.before
@@ -129,6 +142,12 @@ class _Windows:
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, self.out
         return [xp[..., i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
                 for i in range(kh) for j in range(kw)]
+
+    def blocks(self, xp: np.ndarray, writeable: bool = False) -> np.ndarray:
+        """(..., H', W', kh, kw): every window of ``xp`` as one strided view (windows may share elements)."""
+        (sh, sw), (dh, dw), (s2, s3) = self.stride, self.dilation, xp.strides[-2:]
+        return as_strided(xp, xp.shape[:-2] + self.out + self.kernel, xp.strides[:-2] + (sh * s2, sw * s3, dh * s2, dw * s3),
+                          writeable=writeable)
 
     def flat_indices(self, offsets: np.ndarray) -> np.ndarray:
         """Torch's indices: each window's chosen element as a position in its (H*W) plane."""
@@ -173,36 +192,57 @@ def _as_2d(win: _Windows) -> _Windows:
 
 
 # --- max_pool2d ----------------------------------------------------------------------------
-def _running_max(view: Any, count: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """The maximum of ``view(0) .. view(count - 1)`` and, per element, the first k that holds it (the last NaN's)."""
-    best = np.array(view(0))
+def _running_max(views: list[np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The elementwise maximum of ``views`` and, per element, the first k that holds it (the last NaN's)."""
+    best = np.array(views[0])
     offsets = np.zeros(best.shape, dtype)
     better, step = np.empty(best.shape, bool), np.empty(best.shape, dtype)
-    for k in range(1, count):
-        candidate = view(k)
-        np.greater(candidate, best, out=better)
-        np.maximum(best, candidate, out=best)  # NaN propagates
+    for k in range(1, len(views)):
+        np.greater(views[k], best, out=better)
+        np.maximum(best, views[k], out=best)  # NaN propagates
         np.multiply(better, dtype.type(k), out=step)
         np.maximum(offsets, step, out=offsets)  # an improvement's k only grows: the last is the first maximum
     nan = np.isnan(best)
     if nan.any():  # rare: torch takes the window's last NaN
         last = np.zeros_like(offsets)
-        for k in range(count):
-            np.maximum(last, np.isnan(view(k)) * dtype.type(k), out=last)
+        for k, view in enumerate(views):
+            np.maximum(last, np.isnan(view) * dtype.type(k), out=last)
         offsets[nan] = last[nan]
     return best, offsets
 
 
+def _argmax(windows: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """As _running_max, for windows laid out along the last axis (faster when windows are long)."""
+    offsets = np.argmax(windows, axis=-1)  # the first maximum, or the first NaN
+    best = np.take_along_axis(windows, offsets[..., None], -1)[..., 0]
+    nan = np.isnan(best)
+    if nan.any():
+        last = windows.shape[-1] - 1 - np.argmax(np.isnan(windows[..., ::-1]), axis=-1)
+        offsets[nan] = last[nan]
+    return best, offsets.astype(dtype)
+
+
 def _max_offsets(x: np.ndarray, win: _Windows) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling's output and, per window, the kernel offset (i*kw + j) of the element it took."""
-    views = win.views(win.pad(x, -np.inf))
-    best, offsets = _running_max(views.__getitem__, len(views), win.offset_dtype)
+    xp = win.pad(x, -np.inf)
+    if win.area <= _LOOP_UP_TO:
+        best, offsets = _running_max(win.views(xp), win.offset_dtype)
+    else:
+        best, offsets = _argmax(win.blocks(xp).reshape(x.shape[:-2] + win.out + (win.area,)), win.offset_dtype)
     if win.padded:
         lost = best == -np.inf  # padding may hold offset 0: send these to the first input element, as torch
         if lost.any():
             first = np.argmax(win.inside(0), 1)[:, None] * win.kernel[1] + np.argmax(win.inside(1), 1)
             offsets[lost] = np.broadcast_to(first.astype(offsets.dtype), best.shape)[lost]
     return best, offsets
+
+
+def _scatter(g: np.ndarray, index: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """The gradient of taking the elements at ``index`` from each (H*W) plane: g added at those positions."""
+    planes, windows = int(np.prod(g.shape[:-2], dtype=np.int64)), g.shape[-2] * g.shape[-1]
+    grad = np.zeros((planes, size[0] * size[1]), g.dtype)
+    np.add.at(grad, (np.arange(planes)[:, None], index.reshape(planes, windows)), g.reshape(planes, windows))
+    return grad.reshape(g.shape[:-2] + tuple(size))
 
 
 def _max_pool_forward(x, *, kernel_size, stride, padding, dilation, ceil_mode):
@@ -213,8 +253,9 @@ def _max_pool_forward(x, *, kernel_size, stride, padding, dilation, ceil_mode):
 
 def _max_pool_vjp(g, saved, needs_grad, **attrs):
     offsets, win = saved
-    (t, l), (b, r) = win.before, win.after
-    dxp = np.zeros(g.shape[:-2] + (win.size[0] + t + b, win.size[1] + l + r), g.dtype)
+    if win.area > _LOOP_UP_TO:
+        return (_scatter(g, win.flat_indices(offsets), win.size),)
+    dxp = win.zeros_padded(g)
     hit = np.empty(offsets.shape, bool)
     part = None if win.disjoint else np.empty(g.shape, g.dtype)
     for k, view in enumerate(win.views(dxp)):
@@ -244,23 +285,25 @@ def _avg_pool_forward(x, *, kernel_size, stride, padding, ceil_mode, count_inclu
     win = _windows(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     include = check_flag(count_include_pad, "count_include_pad", "avg_pool2d")
     check_divisor(divisor_override, "avg_pool2d")
-    views = win.views(win.pad(x, 0.0))
-    total = np.array(views[0])
-    for view in views[1:]:
-        np.add(total, view, out=total)  # torch's order: row-major over the window
+    xp = win.pad(x, 0.0)
+    if win.area > _LOOP_UP_TO:
+        total = win.blocks(xp).sum(axis=(-2, -1))
+    else:
+        views = win.views(xp)
+        total = np.array(views[0])
+        for view in views[1:]:
+            np.add(total, view, out=total)  # torch's order: row-major over the window
     divisor = _divisor(win, include, divisor_override, x.dtype)
     return np.divide(total, divisor, out=total), (win, divisor)
 
 
 def _avg_pool_vjp(g, saved, needs_grad, **attrs):
     win, divisor = saved
-    share = g / divisor
-    (t, l), (b, r) = win.before, win.after
-    dxp = np.zeros(g.shape[:-2] + (win.size[0] + t + b, win.size[1] + l + r), g.dtype)
-    for view in win.views(dxp):
-        if win.disjoint:
-            np.copyto(view, share)
-        else:
+    share, dxp = g / divisor, win.zeros_padded(g)
+    if win.disjoint and win.area > _LOOP_UP_TO:
+        np.copyto(win.blocks(dxp, writeable=True), share[..., None, None])
+    else:
+        for view in win.views(dxp):
             view += share
     return (win.crop(dxp),)
 
@@ -316,12 +359,8 @@ def _adaptive_max_indices(x: np.ndarray, ho: int, wo: int) -> tuple[np.ndarray, 
     """Adaptive max pooling's output and torch's indices (positions in each (H*W) plane, int64)."""
     rows, cols = _adaptive_index(x.shape[-2], ho), _adaptive_index(x.shape[-1], wo)
     span = cols.shape[1]
-
-    def view(k: int) -> np.ndarray:
-        return x[..., rows[:, k // span, None], cols[None, :, k % span]]
-
-    best, offsets = _running_max(view, rows.shape[1] * span, np.min_scalar_type(rows.shape[1] * span))
-    offsets = offsets.astype(np.int64)
+    windows = x[..., rows[:, None, :, None], cols[None, :, None, :]]  # (..., H', W', Lh, Lw), a copy
+    best, offsets = _argmax(windows.reshape(windows.shape[:-2] + (rows.shape[1] * span,)), np.dtype(np.int64))
     index = rows[np.arange(ho)[:, None], offsets // span] * x.shape[-1] + cols[np.arange(wo), offsets % span]
     return best, index
 
@@ -329,15 +368,12 @@ def _adaptive_max_indices(x: np.ndarray, ho: int, wo: int) -> tuple[np.ndarray, 
 def _adaptive_max_forward(x, *, output_size):
     _check_input(x.shape, "adaptive_max_pool2d")
     out, index = _adaptive_max_indices(x, *adaptive_output_size(x.shape, output_size, "adaptive_max_pool2d"))
-    return out, (index, x.shape)
+    return out, (index, x.shape[-2:])
 
 
 def _adaptive_max_vjp(g, saved, needs_grad, **attrs):
-    index, shape = saved
-    planes, windows = int(np.prod(shape[:-2], dtype=np.int64)), g.shape[-2] * g.shape[-1]
-    grad = np.zeros((planes, shape[-2] * shape[-1]), g.dtype)
-    np.add.at(grad, (np.arange(planes)[:, None], index.reshape(planes, windows)), g.reshape(planes, windows))
-    return (grad.reshape(shape),)
+    index, size = saved
+    return (_scatter(g, index, size),)
 
 
 def _gather(tensor: Tensor, indices: np.ndarray) -> Tensor:
