@@ -330,7 +330,8 @@ def test_ties_and_nan_match_torch(dtype):
     nans[rng.random(nans.shape) < 0.2] = np.nan  # several NaNs per window: torch takes the last
     nans[0, 0, :3, :3] = np.nan
     for x in (ties, nans):
-        for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=3, stride=2, ceil_mode=True)]:
+        for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                   dict(kernel_size=3, stride=2, ceil_mode=True)]:
             tx = torch.tensor(x.astype(dtype), requires_grad=True)
             ty, tindex = F.max_pool2d(tx, **kw, return_indices=True)
             r = np.random.default_rng(0).standard_normal(ty.shape).astype(dtype)
@@ -425,8 +426,8 @@ def test_pool_errors_name_the_op():
     (lambda x: tc.max_pool2d(x, 7, padding=1), ValueError, r"max_pool2d: kernel_size 7 \(dilation 1\) is larger .*"
                                                             r"input \(1, 2, 4, 4\), padding 1"),
     (lambda x: tc.max_pool2d(x, 2, dilation=4), ValueError, r"max_pool2d: kernel_size 2 \(dilation 4\) is larger"),
-    (lambda x: tc.max_pool2d(x, 3, padding=2), ValueError, r"max_pool2d: padding 2 must be at most half the kernel_size 3"),
-    (lambda x: tc.avg_pool2d(x, (2, 4), padding=(1, 3)), ValueError, r"avg_pool2d: padding \(1, 3\) must be at most half"),
+    (lambda x: tc.max_pool2d(x, 3, padding=2), ValueError, r"max_pool2d: padding 2 must be at most half the"),
+    (lambda x: tc.avg_pool2d(x, (2, 4), padding=(1, 3)), ValueError, r"avg_pool2d: padding \(1, 3\) must be at most"),
     (lambda x: tc.max_pool2d(x, 2, 1, 1, dilation=5), ValueError, r"max_pool2d: .*dilation 5.* holds no input element"),
     (lambda x: tc.max_pool2d(x, 2, dilation=0), ValueError, r"max_pool2d: dilation must be >= 1"),
     (lambda x: tc.max_pool2d(x, 2, padding=-1), ValueError, r"max_pool2d: padding must be >= 0"),
@@ -438,14 +439,14 @@ def test_pool_errors_name_the_op():
     (lambda x: tc.avg_pool2d(x, 2, divisor_override=0), ValueError, r"avg_pool2d: divisor_override must not be 0"),
     (lambda x: tc.avg_pool2d(x, 2, divisor_override=2.0), TypeError, r"avg_pool2d: divisor_override must be an int"),
     (lambda x: tc.adaptive_avg_pool2d(x, -1), ValueError, r"adaptive_avg_pool2d: output_size must be >= 0"),
-    (lambda x: tc.adaptive_max_pool2d(x, (1, 2, 3)), TypeError, r"adaptive_max_pool2d: output_size must be an int or a pair"),
+    (lambda x: tc.adaptive_max_pool2d(x, (1, 2, 3)), TypeError, r"adaptive_max_pool2d: output_size must be an int or"),
     (lambda x: tc.adaptive_max_pool2d(x, "2"), TypeError, r"adaptive_max_pool2d: output_size"),
     (lambda x: tc.adaptive_max_pool2d(x, 2, return_indices=1), TypeError, r"adaptive_max_pool2d: return_indices"),
-    (lambda x: tc.adaptive_avg_pool2d(x[0, 0, 0], 2), ValueError, r"adaptive_avg_pool2d: input must be .*got input \(4,\)"),
+    (lambda x: tc.adaptive_avg_pool2d(x[0, 0, 0], 2), ValueError, r"adaptive_avg_pool2d: input must be .*input \(4,\)"),
     (lambda x: tc.max_pool2d(np.ones((2, 0, 4, 4)), 2), ValueError, r"max_pool2d: input \(2, 0, 4, 4\) has an empty"),
     (lambda x: tc.avg_pool2d(np.ones((0, 4, 4)), 2), ValueError, r"avg_pool2d: input \(0, 4, 4\) has an empty"),
-    (lambda x: tc.max_pool1d(x, 2), ValueError, r"max_pool1d: input must be \(C, L\) or \(N, C, L\), got input \(1, 2, 4, 4\)"),
-    (lambda x: tc.max_pool1d(x[0, 0], 2, padding=2), ValueError, r"max_pool1d: padding 2 must be at most half the kernel_size 2"),
+    (lambda x: tc.max_pool1d(x, 2), ValueError, r"max_pool1d: input must be \(C, L\) or \(N, C, L\), got"),
+    (lambda x: tc.max_pool1d(x[0, 0], 2, padding=2), ValueError, r"max_pool1d: padding 2 must be at most half"),
     (lambda x: tc.avg_pool1d(x[0, 0], (2, 2)), TypeError, r"avg_pool1d: kernel_size must be an int"),
     (lambda x: tc.avg_pool1d(x[0, 0], 9), ValueError, r"avg_pool1d: kernel_size 9 .* larger"),
 ])

@@ -1,11 +1,12 @@
 """Max, average and adaptive pooling over the last two axes, with PyTorch's semantics.
 
-Inputs are (H, W), (C, H, W) or (N, C, H, W), N possibly 0. The loops run over the kh*kw
+Inputs are (H, W), (C, H, W) or (N, C, H, W), N possibly 0. Loops run over the kh*kw
 kernel offsets, never over pixels: offset (i, j) sees the strided view
 ``xp[..., i*dh::sh, j*dw::sw]`` of the (padded) input, one value per window. With
 stride == kernel these views are the reshape (N, C, H/kh, kh, W/kw, kw) taken at (i, j)
 (torch's floor crops the rest), and no copy of the input is made; padding, ceil_mode's
-overhang and dilation only change where the views start and step.
+overhang and dilation only change where the views start and step. Kernels of more than
+48 elements (few, long windows) instead copy the windows out and reduce along one axis.
 
 Max pooling keeps a running maximum and, per window, the offset of its first maximum in a
 compact unsigned array: the only thing its backward keeps, which sends each window's
@@ -146,8 +147,8 @@ class _Windows:
     def blocks(self, xp: np.ndarray, writeable: bool = False) -> np.ndarray:
         """(..., H', W', kh, kw): every window of ``xp`` as one strided view (windows may share elements)."""
         (sh, sw), (dh, dw), (s2, s3) = self.stride, self.dilation, xp.strides[-2:]
-        return as_strided(xp, xp.shape[:-2] + self.out + self.kernel, xp.strides[:-2] + (sh * s2, sw * s3, dh * s2, dw * s3),
-                          writeable=writeable)
+        strides = xp.strides[:-2] + (sh * s2, sw * s3, dh * s2, dw * s3)
+        return as_strided(xp, xp.shape[:-2] + self.out + self.kernel, strides, writeable=writeable)
 
     def flat_indices(self, offsets: np.ndarray) -> np.ndarray:
         """Torch's indices: each window's chosen element as a position in its (H*W) plane."""
@@ -183,12 +184,6 @@ def _windows(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any
         raise ValueError(f"{where}: with padding {padding!r} and dilation {dilation!r} a window of kernel_size "
                          f"{kernel_size!r} holds no input element (input {tuple(shape)})")
     return win
-
-
-def _as_2d(win: _Windows) -> _Windows:
-    """A 1-D pooling's windows on (..., 1, L)."""
-    return _Windows((1,) + win.kernel, (1,) + win.stride, (1,) + win.dilation, (0,) + win.before, (0,) + win.after,
-                   (1,) + win.size, (1,) + win.out)
 
 
 # --- max_pool2d ----------------------------------------------------------------------------
@@ -537,9 +532,9 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
 def _as_2d_arguments(input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
                      where: str) -> tuple[Tensor, dict[str, Any]]:
     tensor = as_input(input, None, where, "input")
-    win = _as_2d(_windows(tensor.shape, kernel_size, stride, padding, dilation, ceil_mode, where, spatial=1))
-    return tensor.unsqueeze(-2), {"kernel_size": win.kernel, "stride": win.stride, "padding": win.before,
-                                  "dilation": win.dilation, "ceil_mode": ceil_mode}
+    win = _windows(tensor.shape, kernel_size, stride, padding, dilation, ceil_mode, where, spatial=1)
+    return tensor.unsqueeze(-2), {"kernel_size": (1,) + win.kernel, "stride": (1,) + win.stride,
+                                  "padding": (0,) + win.before, "dilation": (1,) + win.dilation, "ceil_mode": ceil_mode}
 
 
 @register_function(method=False)
