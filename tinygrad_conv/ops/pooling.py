@@ -273,7 +273,8 @@ def _divisor(win: _Windows, count_include_pad: bool, divisor_override: Any, dtyp
         start, k, n, p = win.starts(axis), win.kernel[axis], win.size[axis], win.before[axis]
         end = np.minimum(start + k, n + p)  # the window clipped to the padded input (not ceil_mode's overhang)
         counts.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
-    return (counts[0][:, None] * counts[1]).astype(dtype)
+    divisor = (counts[0][:, None] * counts[1]).astype(dtype)
+    return divisor.flat[0] if divisor.size and (divisor == divisor.flat[0]).all() else divisor  # one number: faster
 
 
 def _avg_pool_forward(x, *, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -299,7 +300,10 @@ def _avg_pool_vjp(g, saved, needs_grad, **attrs):
         np.copyto(win.blocks(dxp, writeable=True), share[..., None, None])
     else:
         for view in win.views(dxp):
-            view += share
+            if win.disjoint:
+                np.copyto(view, share)
+            else:
+                view += share
     return (win.crop(dxp),)
 
 
