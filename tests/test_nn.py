@@ -127,14 +127,6 @@ def test_layer_arguments_are_checked_at_construction():
         nn.Conv2d(1, 1, 3, stride=2, padding="same")
     with pytest.raises(TypeError, match="Conv2d: in_channels must be an int"):
         nn.Conv2d(1.0, 1, 3)
-    with pytest.raises(ValueError, match=r"MaxPool2d: kernel_size must be >= 1, got 0"):
-        nn.MaxPool2d(0)
-    with pytest.raises(ValueError, match=r"AvgPool2d: stride must be >= 1"):
-        nn.AvgPool2d(2, stride=0)
-    with pytest.raises(ValueError, match=r"MaxPool2d: padding 2 must be at most half"):
-        nn.MaxPool2d(2, padding=2)
-    assert not issubclass(nn.AvgPool2d, nn.MaxPool2d) and not issubclass(nn.MaxPool2d, nn.AvgPool2d)
-    assert repr(nn.AvgPool2d(2)) == "AvgPool2d(kernel_size=2, stride=None, padding=0)"
 
 
 def test_parameter_accepts_a_name():
@@ -192,7 +184,6 @@ def test_layers_match_functional_and_torch():
     for layer, ref in [(nn.ReLU(), np.maximum(x, 0)), (nn.Tanh(), np.tanh(x)), (nn.Sigmoid(), 1 / (1 + np.exp(-x))),
                        (nn.Flatten(), x.reshape(2, -1))]:
         np.testing.assert_allclose(layer(x).data, ref)
-    assert nn.MaxPool2d(2)(x).shape == nn.AvgPool2d(2)(x).shape == (2, 3, 3, 3)
     torch = pytest.importorskip("torch")
     tconv = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1).double()
     with torch.no_grad():

@@ -7,7 +7,7 @@ import tinygrad_conv as tc
 from tinygrad_conv.gradcheck import gradcheck_op
 
 NEW_OPS = ["matmul", "div", "pow", "exp", "log", "tanh", "sum", "mean", "amax", "reshape", "permute", "getitem",
-           "max_pool2d", "avg_pool2d", "log_softmax", "cross_entropy", "mse_loss"]
+           "log_softmax", "cross_entropy", "mse_loss"]
 
 
 def T(a):
@@ -216,72 +216,6 @@ def test_getitem_bad_inputs_and_iteration():
     assert [row.data.tolist() for row in x] == [[0, 1], [2, 3], [4, 5]]
 
 
-# --- pooling -----------------------------------------------------------------------------------
-def loop_pool(x, k, s, p, kind):
-    n, c, h, w = x.shape
-    fill = -np.inf if kind == "max" else 0.0
-    xp = np.full((n, c, h + 2 * p, w + 2 * p), fill)
-    xp[:, :, p : p + h, p : p + w] = x
-    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    out = np.zeros((n, c, ho, wo))
-    dx = np.zeros_like(xp)
-    r = np.random.default_rng(0).standard_normal(out.shape)
-    for a in range(n):
-        for b in range(c):
-            for u in range(ho):
-                for v in range(wo):
-                    win = xp[a, b, u * s : u * s + k, v * s : v * s + k]
-                    if kind == "max":
-                        i, j = np.unravel_index(np.argmax(win), win.shape)
-                        out[a, b, u, v] = win[i, j]
-                        dx[a, b, u * s + i, v * s + j] += r[a, b, u, v]
-                    else:
-                        out[a, b, u, v] = win.mean()
-                        dx[a, b, u * s : u * s + k, v * s : v * s + k] += r[a, b, u, v] / k**2
-    return out, dx[:, :, p : p + h, p : p + w]
-
-
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("k,s,p,size", [(2, 2, 0, 6), (3, 2, 1, 7), (3, 1, 0, 5), (2, 3, 1, 8)])
-def test_pool_loop_oracle(kind, k, s, p, size):
-    x = np.random.default_rng(6).standard_normal((2, 3, size, size))
-    fn = tc.max_pool2d if kind == "max" else tc.avg_pool2d
-    out, (g,), _ = grads(lambda t: fn(t, k, s, p), x)
-    ref_out, ref_dx = loop_pool(x, k, s, p, kind)
-    np.testing.assert_allclose(out, ref_out)
-    np.testing.assert_allclose(g, ref_dx)
-    out3 = fn(T(x[0]), k, s, p)
-    np.testing.assert_allclose(out3.data, ref_out[0])
-
-
-def test_pool_against_torch():
-    torch = pytest.importorskip("torch")
-    x = np.random.default_rng(7).standard_normal((2, 3, 7, 6))
-    for fn, tfn, kw in [(tc.max_pool2d, torch.nn.functional.max_pool2d, {}),
-                        (tc.avg_pool2d, torch.nn.functional.avg_pool2d, {})]:
-        for k, s, p in [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))]:
-            out, (g,), r = grads(lambda t, fn=fn, k=k, s=s, p=p: fn(t, k, s, p), x)
-            tx = torch.tensor(x, requires_grad=True)
-            ty = tfn(tx, k, s, p, **kw)
-            ty.backward(torch.tensor(r))
-            np.testing.assert_allclose(out, ty.detach().numpy(), atol=1e-12)
-            np.testing.assert_allclose(g, tx.grad.numpy(), atol=1e-12)
-
-
-def test_pool_bad_inputs():
-    with pytest.raises(ValueError, match=r"3-D.*4-D.*\(4, 4\)"):
-        tc.max_pool2d(T(np.ones((4, 4))), 2)
-    with pytest.raises(ValueError, match="half"):
-        tc.avg_pool2d(T(np.ones((1, 1, 4, 4))), 2, padding=2)
-    with pytest.raises(ValueError, match="larger"):
-        tc.max_pool2d(T(np.ones((1, 1, 2, 2))), 3)
-    with pytest.raises(ValueError, match="stride"):
-        tc.max_pool2d(T(np.ones((1, 1, 4, 4))), 2, stride=0)
-    with pytest.raises(TypeError, match="kernel_size"):
-        tc.max_pool2d(T(np.ones((1, 1, 4, 4))), 2.5)
-
-
-# --- log_softmax (the losses are in test_losses.py) ------------------------------------------
 def test_log_softmax_stable_and_closed_form():
     x = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
     out, (g,), r = grads(lambda t: tc.log_softmax(t, axis=1), x)
@@ -305,14 +239,6 @@ def test_reductions_accept_pytorch_dim_and_keepdim():
         T(x).mean(keepdims=True, keepdim=True)
 
 
-def test_pool_errors_name_the_op():
-    x = np.ones((1, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"max_pool2d: kernel_size must be >= 1, got 0"):
-        tc.max_pool2d(x, 0)
-    with pytest.raises(ValueError, match=r"avg_pool2d: stride must be >= 1, got \(1, 0\)"):
-        tc.avg_pool2d(x, 2, stride=(1, 0))
-    with pytest.raises(TypeError, match=r"max_pool2d: padding must be an int or a pair of ints"):
-        tc.max_pool2d(x, 2, padding=0.5)
 
 
 def test_pow_takes_a_tensor_exponent_on_either_side():

@@ -89,7 +89,7 @@ def _same_default(ours: object, theirs: object) -> bool:
 
 
 SHARED = sorted(name for name in FUNCTIONS if _torch_signatures(name) and name not in DIFFERENCES)
-PENDING: set[str] = {"avg_pool2d", "max_pool2d"}
+PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize("name", SHARED)

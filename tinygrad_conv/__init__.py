@@ -65,7 +65,7 @@ __all__ += sorted(set(FUNCTIONS) - set(__all__))
 
 def __getattr__(name: str) -> object:
     """``tc.<name>`` for an op or function registered after import (a user's ``register_op``)."""
-    function = FUNCTIONS.get(name)
+    function = None if name.startswith("_") else FUNCTIONS.get(name)
     if function is None:
         raise AttributeError(f"module 'tinygrad_conv' has no attribute {name!r}")
     return function
