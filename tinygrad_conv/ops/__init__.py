@@ -1,7 +1,9 @@
 """The registered ops, grouped by meaning; each file keeps every op's forward beside its vjp rule.
 
 - ``arithmetic``: add, sub, mul, div, neg, pow, exp, log (broadcasting binary ops and their operators);
-- ``activations``: relu, sigmoid, tanh, softmax and log_softmax;
+- ``elementwise``: abs, sqrt, rsqrt, square, reciprocal, sin, cos, maximum, minimum, clamp / clip, where;
+- ``activations``: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus, logsigmoid, hardtanh, relu6,
+  softmax and log_softmax;
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
 - ``shape``: reshape, flatten, permute, transpose, indexing;
@@ -11,4 +13,4 @@
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers the ops
+from . import activations, arithmetic, elementwise, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers them
