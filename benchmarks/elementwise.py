@@ -3,7 +3,8 @@
     python benchmarks/elementwise.py             # every op
     python benchmarks/elementwise.py relu gelu   # some of them
 
-Each figure is the best of 50 runs, in microseconds: on a shared machine the best is the steadiest figure. "fwd" records the graph (the inputs require grad);
+Each figure is the best of 50 runs, in microseconds: on a shared machine the best is the steadiest figure.
+"fwd" records the graph (the inputs require grad);
 "fwd+bwd" adds ``backward(g)`` with a fixed seed ``g``, and includes the engine's work (the leaves' ``.grad``).
 PyTorch runs on the same number of threads as numpy's elementwise loops: one.
 """

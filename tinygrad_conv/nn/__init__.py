@@ -11,13 +11,16 @@ modules in a :class:`ModuleList` or :class:`Sequential`.
 from . import init
 from .containers import ModuleList, Sequential
 from .init import manual_seed
-from .activation import ReLU, Sigmoid, Tanh
+from .activation import (
+    ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh,
+)
 from .conv import Conv2d
 from .linear import Flatten, Linear
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Tanh", "init", "manual_seed",
+    "AvgPool2d", "Conv2d", "ELU", "Flatten", "GELU", "Hardtanh", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
+    "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "Softplus", "Tanh", "init", "manual_seed",
 ]

@@ -13,4 +13,4 @@
 Importing this package registers them all. The conv ops live in ``tinygrad_conv.conv``.
 """
 
-from . import activations, arithmetic, elementwise, linalg, losses, pooling, reductions, shape  # noqa: F401 - registers them
+from . import activations, arithmetic, elementwise, linalg, losses, pooling, reductions, shape  # noqa: F401

@@ -1,4 +1,10 @@
-"""Activations: relu, sigmoid, tanh, and softmax / log_softmax along a dim.\n\nThe other activations of torch.nn.functional (leaky_relu, elu, gelu, silu, softplus, hardtanh, relu6,\nlogsigmoid) are in ``ops/activations_extra.py``.\n"""
+"""Activations: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus, logsigmoid, hardtanh, relu6,
+and softmax / log_softmax along a dim.
+
+Each follows torch.nn.functional: its arguments, and its gradient rule also at the kinks and at NaN.
+The hot ones (relu, sigmoid, tanh) run in place on one fresh array and keep float32; numpy's
+``np.where`` and ``np.maximum(x, 0)`` are several times slower than the loops used here.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,15 @@ from ._erf import erfc
 from ._samples import unary_samples
 
 
+def check_inplace(inplace: object, op_name: str) -> None:
+    """PyTorch's ``inplace`` flag: accepted for porting, ignored (the result is always a new tensor)."""
+    if not isinstance(inplace, (bool, np.bool_)):
+        raise TypeError(f"{op_name}: inplace must be a bool, got {inplace!r}")
+
+
 # --- relu ------------------------------------------------------------------------
-def _relu_forward(x):
+def _relu_forward(x, *, inplace):
+    check_inplace(inplace, "relu")
     out = np.clip(x, 0, np.inf)  # numpy's two-sided clip is its fast loop (max against a scalar is ~3x slower)
     out += 0  # -0.0 + 0 is +0.0: relu never returns -0.0 (PyTorch's relu does not either)
     alive = np.asarray(x <= 0)
@@ -23,12 +36,14 @@ def _relu_forward(x):
     return out, alive
 
 
-def _relu_vjp(g, alive, needs_grad):
+def _relu_vjp(g, alive, needs_grad, **attrs):
     return (g * alive,)
 
 
-relu = register_op("relu", _relu_forward, _relu_vjp, inputs=("input",), samples=unary_samples,
-                   doc="``max(input, 0)`` elementwise; its gradient at 0 is 0. NaN stays NaN, and -0.0 becomes 0.0.")
+relu = register_op("relu", _relu_forward, _relu_vjp, inputs=("input",), defaults={"inplace": False},
+                   samples=unary_samples,
+                   doc="``max(input, 0)`` elementwise; its gradient at 0 is 0. NaN stays NaN, and -0.0 becomes 0.0.\n\n"
+                       "``inplace`` is accepted for porting and ignored: the result is always a new tensor.")
 
 
 # --- sigmoid -----------------------------------------------------------------------
@@ -72,12 +87,6 @@ tanh = register_op("tanh", _tanh_forward, _tanh_vjp, inputs=("input",), samples=
 
 
 # --- leaky_relu, elu ----------------------------------------------------------------------
-def check_inplace(inplace: object, op_name: str) -> None:
-    """PyTorch's ``inplace`` flag: accepted for porting, ignored (the result is always a new tensor)."""
-    if not isinstance(inplace, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: inplace must be a bool, got {inplace!r}")
-
-
 def one_or(keep: np.ndarray, value: float, dtype: np.dtype) -> np.ndarray:
     """An array of ``dtype`` that is exactly 1 where ``keep`` holds and ``value`` elsewhere, without np.where (slow).
 
@@ -148,7 +157,7 @@ elu = register_op(
     samples=_alpha_samples, method=False,
     doc="""``input`` where it is positive, ``alpha * (exp(input) - 1)`` elsewhere, as ``torch.nn.functional.elu``.
 
-    ``inplace`` is accepted for porting and ignored. At a NaN input the gradient is NaN (PyTorch passes it unchanged).
+    ``inplace`` is accepted for porting and ignored.
     """,
 )
 
@@ -156,7 +165,7 @@ elu = register_op(
 # --- gelu --------------------------------------------------------------------------------------
 _SQRT_HALF = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
-_TANH_BETA = 0.7978845608028654  # sqrt(2 / pi)
+_TANH_BETA = 1.41421356237309504880 * 1.12837916709551257390 * 0.5  # sqrt(2 / pi), as PyTorch computes it
 _TANH_KAPPA = 0.044715
 
 
@@ -164,22 +173,36 @@ def _gelu_forward(x, *, approximate):
     if approximate == "none":
         cdf = erfc(x * -_SQRT_HALF)
         cdf *= 0.5  # the normal distribution's cdf, accurate also far in the left tail
-        return x * cdf, (x, cdf)
+        with np.errstate(invalid="ignore"):  # -inf * 0 is NaN, as in PyTorch
+            return x * cdf, (x, cdf)
     if approximate == "tanh":
-        inner = x * x
-        inner *= _TANH_KAPPA * x
-        inner += x
-        inner *= _TANH_BETA
-        t = np.tanh(inner)
-        out = t + 1
-        out *= x
-        out *= 0.5
-        return out, (x, t)
+        return _gelu_tanh(x)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+@np.errstate(invalid="ignore", over="ignore")  # inf * 0 and inf - inf at infinite inputs: NaN, as in PyTorch
+def _gelu_tanh(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    inner = x * x  # PyTorch's 0.5 x (1 + tanh(beta (x + kappa x^3))), in its order of operations
+    inner *= x
+    inner *= _TANH_KAPPA
+    inner += x
+    inner *= _TANH_BETA
+    t = np.tanh(inner)
+    out = t + 1
+    out *= x
+    out *= 0.5
+    return out, (x, t)
 
 
 def _gelu_vjp(g, saved, needs_grad, *, approximate):
     x, other = saved
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 at infinite inputs: NaN, as in PyTorch
+        grad = _gelu_derivative(x, other, approximate)
+        grad *= g
+    return (grad,)
+
+
+def _gelu_derivative(x: np.ndarray, other: np.ndarray, approximate: str) -> np.ndarray:
     if approximate == "none":  # cdf(x) + x * pdf(x)
         grad = np.asarray(x * x)
         grad *= -0.5
@@ -187,19 +210,20 @@ def _gelu_vjp(g, saved, needs_grad, *, approximate):
         grad *= _INV_SQRT_2PI
         grad *= x
         grad += other
-    else:  # PyTorch's: 0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2)
+    else:  # PyTorch's, in its order: 0.5 (1 + t) + (0.5 x) (1 - t^2) (beta (1 + 3 kappa x^2))
         t = other
-        grad = x * x
-        grad *= 3 * _TANH_KAPPA
-        grad += 1
-        grad *= _TANH_BETA
-        grad *= 1 - t * t
-        grad *= x
-        grad += t
-        grad += 1
-        grad *= 0.5
-    grad *= g
-    return (grad,)
+        inner_derivative = x * x
+        inner_derivative *= 3 * _TANH_KAPPA
+        inner_derivative += 1
+        inner_derivative *= _TANH_BETA
+        grad = t * t
+        np.subtract(1, grad, out=grad)
+        grad *= x * 0.5
+        grad *= inner_derivative
+        left = t + 1
+        left *= 0.5
+        grad += left
+    return grad
 
 
 def _gelu_samples(rng: np.random.Generator) -> list[Sample]:
@@ -226,15 +250,17 @@ gelu = register_op(
 def _silu_forward(x, *, inplace):
     check_inplace(inplace, "silu")
     s, _ = _sigmoid_forward(x)
-    return x * s, (x, s)
+    with np.errstate(invalid="ignore"):  # -inf * 0 is NaN, as in PyTorch
+        return x * s, (x, s)
 
 
 def _silu_vjp(g, saved, needs_grad, **attrs):  # PyTorch's: g * s * (1 + x * (1 - s))
     x, s = saved
     grad = np.subtract(1, s)
-    grad *= x
-    grad += 1
-    grad *= s
+    with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as in PyTorch
+        grad *= x
+        grad += 1
+        grad *= s
     grad *= g
     return (grad,)
 
@@ -313,9 +339,8 @@ def _hardtanh_forward(x, *, min_val, max_val, inplace):
     check_inplace(inplace, "hardtanh")
     if low > high:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
-    inside = np.asarray(x <= low)
-    inside |= x >= high
-    np.logical_not(inside, out=inside)  # 0 on the bounds themselves, passed at NaN: PyTorch's hardtanh_backward
+    inside = np.asarray(x > low)  # the gradient is 0 on the bounds and at NaN, as PyTorch's (vectorized) backward
+    inside &= x < high
     return np.clip(x, low, high), inside
 
 
@@ -344,7 +369,10 @@ hardtanh = register_op(
 
 @register_function(method=False)
 def relu6(input: Any, inplace: bool = False) -> Tensor:
-    """``min(max(input, 0), 6)``: ``hardtanh(input, 0, 6)``, as ``torch.nn.functional.relu6``; ``inplace`` is ignored."""
+    """``min(max(input, 0), 6)``, that is ``hardtanh(input, 0, 6)``, as ``torch.nn.functional.relu6``.
+
+    ``inplace`` is accepted for porting and ignored.
+    """
     return hardtanh(input, 0.0, 6.0, inplace)
 
 

@@ -1,4 +1,5 @@
-"""Unary math (abs, sqrt, rsqrt, square, reciprocal, sin, cos) and elementwise selection (maximum, minimum, clamp, where).
+"""Unary math (abs, sqrt, rsqrt, square, reciprocal, sin, cos) and elementwise selection (maximum, minimum,
+clamp, where).
 
 Each gradient rule is PyTorch's, also where the derivative does not exist: ``abs'(0) = 0``,
 ``sqrt'(0) = inf``, ``clamp`` passes the gradient on its bounds, ties of ``maximum`` and
@@ -96,7 +97,7 @@ def _reciprocal_vjp(g, out, needs_grad):  # -g * out**2
 
 
 sqrt = register_op("sqrt", _sqrt_forward, _sqrt_vjp, inputs=("input",), samples=positive_samples,
-                   doc="The square root, elementwise. NaN for a negative input; the gradient at 0 is inf, as in PyTorch.")
+                   doc="The square root, elementwise. NaN for a negative input; the gradient at 0 is inf (PyTorch's).")
 rsqrt = register_op("rsqrt", _rsqrt_forward, _rsqrt_vjp, inputs=("input",), samples=positive_samples,
                     doc="``1 / sqrt(input)`` elementwise.")
 reciprocal = register_op("reciprocal", _reciprocal_forward, _reciprocal_vjp, inputs=("input",),
