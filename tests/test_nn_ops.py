@@ -241,16 +241,6 @@ def test_reductions_accept_pytorch_dim_and_keepdim():
 
 
 
-def test_pow_takes_a_tensor_exponent_on_either_side():
-    x = T(np.ones(2) * 2)
-    np.testing.assert_allclose(tc.pow(x, np.float32(3)).data, [8.0, 8.0])
-    np.testing.assert_allclose((x ** x).data, [4.0, 4.0])
-    np.testing.assert_allclose((2 ** x).data, [4.0, 4.0])
-    np.testing.assert_allclose(((-2) ** T([2.0, 3.0])).data, [4.0, -8.0])  # a negative base, whole exponents
-    with pytest.raises(TypeError, match="pow.. argument 'exponent'"):
-        x ** "2"
-
-
 def test_shape_ops_refuse_ragged_inputs():
     ragged = [[1.0, 2.0], [3.0]]
     for call, name in ((lambda: tc.flatten(ragged), "flatten"), (lambda: tc.transpose(ragged, 0, 1), "transpose"),

@@ -9,6 +9,7 @@ docs page "Coming from PyTorch".
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 
@@ -83,8 +84,13 @@ def _ours(name: str) -> list[tuple[str, object]]:
 
 
 def _same_default(ours: object, theirs: object) -> bool:
-    if theirs is inspect.Parameter.empty or isinstance(theirs, str) and not isinstance(ours, str):
-        return theirs is inspect.Parameter.empty or repr(ours) == theirs or str(ours) == theirs
+    if theirs is inspect.Parameter.empty:
+        return True
+    if isinstance(theirs, str) and not isinstance(ours, str) or isinstance(theirs, str) and theirs[:1] in "'\"":
+        try:  # a default read off a docstring: "1", "'none'", "None"
+            theirs = ast.literal_eval(theirs)
+        except (ValueError, SyntaxError):
+            return repr(ours) == theirs or str(ours) == theirs
     return ours == theirs or (ours in ((), None) and theirs in ((), None))
 
 

@@ -1,7 +1,9 @@
 """The registered ops, grouped by meaning; each file keeps every op's forward beside its vjp rule.
 
 - ``arithmetic``: add, sub, mul, div, neg, pow, exp, log (broadcasting binary ops and their operators);
-- ``activations``: relu, sigmoid, tanh, softmax and log_softmax;
+- ``elementwise``: abs, sqrt, rsqrt, square, reciprocal, sin, cos, maximum, minimum, clamp / clip, where;
+- ``activations``: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus, logsigmoid, hardtanh, relu6,
+  softmax and log_softmax;
 - ``copying``: clone and the dtype cast ``to`` (``x.float()``, ``x.double()``);
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
@@ -17,5 +19,6 @@ Importing this package registers them all. The conv ops live in ``tinygrad_conv.
 """
 
 from . import (  # noqa: F401 - registers the ops
-    activations, arithmetic, copying, dropout, linalg, losses, normalization, padding, pooling, reductions, shape,
+    activations, arithmetic, copying, dropout, elementwise, linalg, losses, normalization, padding, pooling,
+    reductions, shape,
 )

@@ -2,6 +2,9 @@
 
 Binary ops follow numpy broadcasting. Their vjp rules return gradients of the broadcast
 shape, and the engine sums them back to each input's shape (``reduce_to_shape``).
+
+Unary math (abs, sqrt, rsqrt, square, reciprocal, sin, cos) and the elementwise selections
+(maximum, minimum, clamp / clip, where) are in ``ops/elementwise.py``.
 """
 
 from __future__ import annotations
@@ -58,7 +61,12 @@ def _div_forward(a, b):
 def _div_vjp(g, saved, needs_grad):
     a, b = saved
     ga = g / b
-    return (ga if needs_grad[0] else None), (-ga * a / b if needs_grad[1] else None)
+    gb = None
+    if needs_grad[1]:  # -g * a / b**2, in place on one fresh array
+        gb = np.asarray(ga * a)
+        np.divide(gb, b, out=gb)
+        np.negative(gb, out=gb)
+    return (ga if needs_grad[0] else None), gb
 
 
 def _div_samples(rng: np.random.Generator) -> list[Sample]:
@@ -95,18 +103,21 @@ neg = register_op("neg", _neg_forward, _neg_vjp, inputs=("input",), samples=_neg
 # --- pow -----------------------------------------------------------------------------
 def _pow_forward(x, y):
     check_broadcast("pow", x, y)
-    out = np.power(x, y)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, (-8) ** (1/3) = nan: silent
+        out = x * x if y.ndim == 0 and y == 2 else np.power(x, y)  # numpy's power has no fast path for 2
     return out, (x, y, out)
 
 
 def _pow_vjp(g, saved, needs_grad):
     x, y, out = saved
     gx = gy = None
-    if needs_grad[0]:  # y * x**(y-1), taken as 0 where y == 0 (as PyTorch does, even at x == 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gx = np.where(y == 0, 0, g * y * np.power(x, y - 1)).astype(g.dtype, copy=False)
-    if needs_grad[1]:  # x**y * log(x), taken as 0 where x == 0 and y >= 0; NaN for a negative base
-        with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if needs_grad[0]:  # y * x**(y-1), taken as 0 where y == 0 (as PyTorch does, even at x == 0)
+            if y.ndim == 0:  # a number: one branch for the whole array
+                gx = np.zeros_like(g) if y == 0 else g * (x * y if y == 2 else y * np.power(x, y - 1))
+            else:
+                gx = np.where(y == 0, 0, g * y * np.power(x, y - 1)).astype(g.dtype, copy=False)
+        if needs_grad[1]:  # x**y * log(x), taken as 0 where x == 0 and y >= 0; NaN for a negative base
             gy = np.where((x == 0) & (y >= 0), 0, g * out * np.log(x)).astype(g.dtype, copy=False)
     return gx, gy
 
@@ -133,7 +144,8 @@ pow = register_op(  # noqa: A001 - PyTorch's name
 
 # --- exp, log ------------------------------------------------------------------------
 def _exp_forward(x):
-    out = np.exp(x)
+    with np.errstate(over="ignore"):  # exp(1000) = inf, silently as PyTorch
+        out = np.exp(x)
     return out, out
 
 
@@ -142,11 +154,13 @@ def _exp_vjp(g, out, needs_grad):
 
 
 def _log_forward(x):
-    return np.log(x), x
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(-1) = nan, silently as PyTorch
+        return np.log(x), x
 
 
 def _log_vjp(g, x, needs_grad):
-    return (g / x,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (g / x,)
 
 
 def _real_samples(rng: np.random.Generator) -> list[Sample]:
