@@ -434,18 +434,27 @@ def prepare(case: Case, with_torch: bool) -> tuple[dict[str, Step], tc.nn.Module
 
 
 # --- threads and the machine -------------------------------------------------------------
-def set_threads(k: int) -> Any:
-    """Limit numpy's BLAS to k threads (threadpoolctl) and torch to k; return the limiter (keep it alive)."""
-    limiter = None
-    try:
-        from threadpoolctl import threadpool_limits
+class ThreadLimits:
+    """Limit numpy's BLAS (through threadpoolctl) and torch to k threads; ``restore()`` undoes both."""
 
-        limiter = threadpool_limits(limits=k, user_api="blas")
-    except ImportError:
-        print("threadpoolctl is not installed: numpy's BLAS threads are left as they are", file=sys.stderr)
-    if torch is not None:
-        torch.set_num_threads(k)
-    return limiter
+    def __init__(self, k: int):
+        self._torch_before = None if torch is None else torch.get_num_threads()
+        self._blas = None
+        try:
+            from threadpoolctl import threadpool_limits
+
+            self._blas = threadpool_limits(limits=k, user_api="blas")
+        except ImportError:
+            print("threadpoolctl is not installed: numpy's BLAS threads are left as they are", file=sys.stderr)
+        if torch is not None:
+            torch.set_num_threads(k)
+
+    def restore(self) -> None:
+        """Give BLAS and torch back the thread counts they had before."""
+        if self._blas is not None:
+            self._blas.restore_original_limits()
+        if self._torch_before is not None:
+            torch.set_num_threads(self._torch_before)
 
 
 def thread_facts(k: int) -> dict[str, Any]:
@@ -584,11 +593,12 @@ def write_profile(cases: Sequence[Case], path: Path, threads: int, steps: int, w
     """Profile each case at ``threads`` threads and, when that is more than one, at one thread too."""
     sections = []
     for k in sorted({threads, 1}, reverse=True):
-        limiter = set_threads(k)
-        for case in cases:
-            sections.append(f"===== {k} thread(s) =====\n{profile_case(case, steps, warmup)}")
-        if limiter is not None:
-            limiter.restore_original_limits()
+        limits = ThreadLimits(k)
+        try:
+            for case in cases:
+                sections.append(f"===== {k} thread(s) =====\n{profile_case(case, steps, warmup)}")
+        finally:
+            limits.restore()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"machine: {cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__}\n\n"
                     + "\n\n".join(sections) + "\n")
@@ -631,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     if not with_torch:
         print("PyTorch is not installed (or --no-torch): timing tinygrad_conv only" if torch is None
               else "--no-torch: timing tinygrad_conv only")
-    limiter = set_threads(args.threads)
+    limits = ThreadLimits(args.threads)
     threads = thread_facts(args.threads)
     print(f"threads: torch {threads['torch']}, numpy BLAS {threads['numpy_blas']}; tc: {threads['tc_conv']}")
     rows = []
@@ -643,8 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
+        limits.restore()
     print(f"\nmedian of {args.steps} steps after {args.warmup} warm-up steps, {args.threads} thread(s)\n")
     print(format_table(rows))
     report = {"machine": machine(), "threads": threads, "torch_timed": with_torch,
