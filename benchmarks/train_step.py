@@ -25,6 +25,12 @@ blocks each, a ``--settle`` pause before each block so that the other framework'
 spinning worker threads have gone to sleep); every step is timed on its own and the
 table gives the median of the ``--steps`` timed steps, from this one run.
 
+Other processes on a small machine distort the figures (a 2-thread step waits for a thread
+whose core another process holds). So each model waits up to ``--wait-idle`` seconds for
+the CPUs to be quiet (other processes under 10% of them, read from /proc/stat less this
+process's own ticks), a timed block during which they were not is run again (up to 3
+times), and the JSON records the other processes' load during every model's blocks.
+
 Threads: ``--threads k`` (default ``os.cpu_count()``) sets ``torch.set_num_threads(k)`` and
 limits numpy's BLAS to k threads through threadpoolctl. tinygrad_conv's conv2d splits a
 batch's images into min(N, k) ranges on its own thread pool, each doing single-threaded
@@ -348,53 +354,89 @@ def time_steps(step: Step, count: int) -> list[float]:
     return times
 
 
-def measure(steps: dict[str, Step], warmup: int, count: int, rounds: int, settle: float) -> dict[str, list[float]]:
-    """Per-step seconds of each framework: warm-up, then ``rounds`` alternating blocks that add up to ``count`` steps."""
+# Other processes on the machine distort the figures badly: a 2-thread OpenMP region or conv split
+# waits a whole scheduler slice for a thread whose core another process holds (measured: torch's
+# seed-demo step took 32 ms instead of 0.24 ms while a test suite ran on one of the two cores).
+QUIET = 0.1  # other processes may use at most this fraction of all CPUs during a timed block
+
+
+def cpu_ticks() -> tuple[int, int, int] | None:
+    """(busy, total) clock ticks of all CPUs and this process's own ticks (every thread); None off Linux."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        mine = int(own[11]) + int(own[12])  # utime and stime, fields 14 and 15
+    except (OSError, ValueError, IndexError):
+        return None
+    total = sum(ticks)  # user, nice, system, idle, iowait, irq, softirq, steal
+    return total - ticks[3] - ticks[4], total, mine
+
+
+def foreign_load(before: tuple[int, int, int] | None, after: tuple[int, int, int] | None) -> float | None:
+    """The fraction of all CPUs that other processes kept busy between two :func:`cpu_ticks` readings."""
+    if before is None or after is None:
+        return None
+    busy, total, mine = (a - b for a, b in zip(after, before))
+    return max(busy - mine, 0) / total if total > 0 else 0.0
+
+
+def background_load(interval: float = 0.5) -> float | None:
+    """:func:`foreign_load` over ``interval`` seconds of sleep."""
+    before = cpu_ticks()
+    time.sleep(interval)
+    return foreign_load(before, cpu_ticks())
+
+
+def wait_for_quiet(limit_s: float) -> float | None:
+    """Sample :func:`background_load` until it is at most ``QUIET`` or ``limit_s`` has passed; return the last one."""
+    deadline = time.monotonic() + limit_s
+    load = background_load()
+    while load is not None and load > QUIET and time.monotonic() < deadline:
+        load = background_load()
+    return load
+
+
+@dataclass
+class Timing:
+    """Per-step seconds of one framework, the other processes' load during each kept block, and blocks redone."""
+
+    times: list[float]
+    loads: list[float]
+    redone: int = 0
+
+
+def timed_block(step: Step, size: int, settle: float) -> tuple[list[float], float | None]:
+    """``size`` timed steps after a ``settle`` pause, and the other processes' load meanwhile."""
+    time.sleep(settle)
+    before = cpu_ticks()
+    times = time_steps(step, size)
+    return times, foreign_load(before, cpu_ticks())
+
+
+def measure(steps: dict[str, Step], warmup: int, count: int, rounds: int, settle: float, wait_s: float = 0.0,
+            retries: int = 3) -> dict[str, Timing]:
+    """Warm up, then time ``rounds`` alternating blocks per framework that add up to ``count`` steps.
+
+    A block during which other processes used more than ``QUIET`` of the CPUs is thrown away and
+    run again (up to ``retries`` times, after waiting up to ``wait_s`` for them to finish).
+    """
     for step in steps.values():
         time_steps(step, warmup)
-    times: dict[str, list[float]] = {name: [] for name in steps}
+    timings = {name: Timing([], []) for name in steps}
     rounds = max(1, min(rounds, count))
     for block in range(rounds):
         size = count * (block + 1) // rounds - count * block // rounds
         for name, step in steps.items():
-            time.sleep(settle)
-            times[name] += time_steps(step, size)
-    return times
-
-
-def background_load(interval: float = 0.5) -> float | None:
-    """The fraction of all CPUs busy over ``interval`` seconds while this process sleeps: other processes' load.
-
-    None where /proc/stat is missing (not Linux).
-    """
-    def busy_and_total() -> tuple[int, int]:
-        ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # all but idle and iowait
-
-    try:
-        busy0, total0 = busy_and_total()
-        time.sleep(interval)
-        busy1, total1 = busy_and_total()
-    except (OSError, IndexError, ValueError):
-        return None
-    return (busy1 - busy0) / max(total1 - total0, 1)
-
-
-def wait_for_quiet(limit_s: float, threshold: float = 0.1) -> float | None:
-    """Sample :func:`background_load` until it is under ``threshold`` or ``limit_s`` has passed; return the last sample.
-
-    Other processes on the machine distort the figures badly: a 2-thread OpenMP or split step waits a
-    whole scheduler slice for a thread whose core another process holds (measured: torch's seed-demo
-    step 32 ms instead of 0.24 ms while a test suite ran on one of two cores).
-    """
-    deadline = time.monotonic() + limit_s
-    load = background_load()
-    while load is not None and load > threshold and time.monotonic() < deadline:
-        load = background_load()
-    if load is not None and load > threshold:
-        print(f"warning: other processes keep {load:.0%} of the CPUs busy; these figures are distorted",
-              file=sys.stderr)
-    return load
+            times, load = timed_block(step, size, settle)
+            for _ in range(retries if wait_s > 0 else 0):
+                if load is None or load <= QUIET:
+                    break
+                timings[name].redone += 1
+                wait_for_quiet(wait_s)
+                times, load = timed_block(step, size, settle)
+            timings[name].times += times
+            timings[name].loads.append(-1.0 if load is None else load)
+    return timings
 
 
 def summarize(times: list[float]) -> dict[str, float]:
@@ -409,16 +451,21 @@ def bench_case(case: Case, warmup: int, count: int, rounds: int, settle: float, 
     steps, model, batches = prepare(case, with_torch)
     checks = check_losses(case, steps, batches) if len(steps) > 1 else []
     check_dtypes(case, model)
-    load_before = wait_for_quiet(wait_s) if wait_s > 0 else background_load()
-    times = measure(steps, warmup, count, rounds, settle)
+    load_before = wait_for_quiet(wait_s) if wait_s > 0 else None
+    timings = measure(steps, warmup, count, rounds, settle, wait_s)
     row: dict[str, Any] = {"model": case.name, "description": case.description, "dtype": case.dtype,
                            "batch": case.batch, "input_shape": list(case.input_shape), "train": case.train,
-                           "checks": checks, "background_load_before": load_before,
-                           "background_load_after": background_load()}
-    for name, values in times.items():
-        row.update({f"{name}_{key}": value for key, value in summarize(values).items()})
+                           "checks": checks, "load_before": load_before}
+    for name, timing in timings.items():
+        row.update({f"{name}_{key}": value for key, value in summarize(timing.times).items()})
+        row[f"{name}_max_block_load"] = max(timing.loads)
+        row[f"{name}_blocks_redone"] = timing.redone
     if "torch_ms" in row:
         row["ratio"] = row["tc_ms"] / row["torch_ms"]
+    worst = max(max(timing.loads) for timing in timings.values())
+    if worst > QUIET:
+        print(f"warning: {case.name}: other processes kept {worst:.0%} of the CPUs busy during a timed block; "
+              f"its figures are distorted", file=sys.stderr)
     return row
 
 
@@ -619,8 +666,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=RESULTS / "train_step.json", help="where to write the figures")
     parser.add_argument("--plot", type=Path, help="also draw the tc/torch ratios here (needs matplotlib)")
     parser.add_argument("--wait-idle", type=float, default=120.0,
-                        help="before each model, wait up to this many seconds for other processes to leave the CPUs "
-                             "(under 10%% busy); 0: do not wait")
+                        help="before each model, and before redoing a block that other processes disturbed (more "
+                             "than 10%% of the CPUs busy), wait up to this many seconds for them; 0: never wait or "
+                             "redo")
     parser.add_argument("--no-torch", action="store_true", help="time tinygrad_conv alone even if torch is installed")
     parser.add_argument("--profile", type=Path,
                         help="instead of timing, cProfile the tc steps of --models and write the text here")
