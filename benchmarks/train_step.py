@@ -585,7 +585,7 @@ def plot_ratios(rows: list[dict[str, Any]], path: Path, threads: int) -> None:
 
 
 # --- profile --------------------------------------------------------------------------------
-def profile_case(case: Case, steps: int, warmup: int, top: int = 25) -> str:
+def profile_case(case: Case, steps: int, warmup: int, wait_s: float = 0.0, top: int = 25) -> str:
     """cProfile ``steps`` tinygrad_conv steps of ``case``: the top functions by tottime and each op's share.
 
     Only the calling thread is profiled: work that conv2d hands to its pool's threads shows up
@@ -594,17 +594,23 @@ def profile_case(case: Case, steps: int, warmup: int, top: int = 25) -> str:
     step_fns, _, _ = prepare(case, with_torch=False)
     step = step_fns["tc"]
     time_steps(step, warmup)
+    if wait_s > 0:
+        wait_for_quiet(wait_s)
     wall = statistics.median(time_steps(step, steps))
     profiler = cProfile.Profile()
+    before = cpu_ticks()
     profiler.enable()
     for _ in range(steps):
         step()
     profiler.disable()
+    load = foreign_load(before, cpu_ticks())
     stream = StringIO()
     stats = pstats.Stats(profiler, stream=stream)
     stats.sort_stats("tottime").print_stats(top)
     header = (f"{case.name}: {case.description}; {steps} tc steps profiled after {warmup} warm-up steps; "
-              f"unprofiled median {wall * 1e3:.3f} ms/step; profiled total {stats.total_tt * 1e3 / steps:.3f} ms/step")
+              f"unprofiled median {wall * 1e3:.3f} ms/step; profiled total {stats.total_tt * 1e3 / steps:.3f} ms/step; "
+              f"other processes' load meanwhile {'unknown' if load is None else f'{load:.0%}'}")
+    print(header)
     return header + "\n\n" + op_breakdown(stats, steps) + "\n\n" + stream.getvalue().strip()
 
 
@@ -636,14 +642,14 @@ def op_breakdown(stats: pstats.Stats, steps: int) -> str:
     return "\n".join(lines)
 
 
-def write_profile(cases: Sequence[Case], path: Path, threads: int, steps: int, warmup: int) -> None:
+def write_profile(cases: Sequence[Case], path: Path, threads: int, steps: int, warmup: int, wait_s: float = 0.0) -> None:
     """Profile each case at ``threads`` threads and, when that is more than one, at one thread too."""
     sections = []
     for k in sorted({threads, 1}, reverse=True):
         limits = ThreadLimits(k)
         try:
             for case in cases:
-                sections.append(f"===== {k} thread(s) =====\n{profile_case(case, steps, warmup)}")
+                sections.append(f"===== {k} thread(s) =====\n{profile_case(case, steps, warmup, wait_s)}")
         finally:
             limits.restore()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -683,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cases = [case for case in CASES if case.name in args.models]
     if args.profile:
-        write_profile(cases, args.profile, args.threads, args.steps, args.warmup)
+        write_profile(cases, args.profile, args.threads, args.steps, args.warmup, args.wait_idle)
         return 0
     with_torch = torch is not None and not args.no_torch
     if not with_torch:
