@@ -30,6 +30,10 @@ whose core another process holds). So each model waits up to ``--wait-idle`` sec
 the CPUs to be quiet (other processes under 10% of them, read from /proc/stat less this
 process's own ticks), a timed block during which they were not is run again (up to 3
 times), and the JSON records the other processes' load during every model's blocks.
+With ``--threads 1`` all of a step's work runs on the calling thread, so the table adds its
+CPU time (``time.thread_time``): it leaves out the time other processes held the core, though
+not their effect on the caches (measured on a saturated 2-core VM: the seed demo's CPU time
+per step rose 4x too).
 
 Threads: ``--threads k`` (default ``os.cpu_count()``) sets ``torch.set_num_threads(k)`` and
 limits numpy's BLAS to k threads through threadpoolctl. tinygrad_conv's conv2d splits a
@@ -51,7 +55,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -346,12 +350,22 @@ def check_dtypes(case: Case, model: tc.nn.Module) -> None:
 # --- timing ---------------------------------------------------------------------------
 def time_steps(step: Step, count: int) -> list[float]:
     """Seconds taken by each of ``count`` calls of ``step``."""
-    times = []
+    return time_steps_both(step, count)[0]
+
+
+def time_steps_both(step: Step, count: int) -> tuple[list[float], list[float]]:
+    """Wall-clock seconds and the calling thread's CPU seconds taken by each of ``count`` calls of ``step``.
+
+    With one thread per framework all the work runs on the calling thread, so its CPU time is
+    the step's cost even while other processes hold the cores; with more it misses the workers.
+    """
+    walls, cpus = [], []
     for _ in range(count):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         step()
-        times.append(time.perf_counter() - start)
-    return times
+        cpus.append(time.thread_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return walls, cpus
 
 
 # Other processes on the machine distort the figures badly: a 2-thread OpenMP region or conv split
@@ -398,18 +412,26 @@ def wait_for_quiet(limit_s: float) -> float | None:
 
 @dataclass
 class Timing:
-    """Per-step seconds of one framework, the other processes' load during each kept block, and blocks redone."""
+    """One framework's timed steps.
 
-    times: list[float]
-    loads: list[float]
+    Attributes:
+        times: wall-clock seconds per step.
+        cpu_times: the calling thread's CPU seconds per step.
+        loads: the other processes' share of the CPUs during each kept block (-1: unknown).
+        redone: blocks thrown away because other processes were busy.
+    """
+
+    times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
     redone: int = 0
 
 
-def timed_block(step: Step, size: int, settle: float) -> tuple[list[float], float | None]:
-    """``size`` timed steps after a ``settle`` pause, and the other processes' load meanwhile."""
+def timed_block(step: Step, size: int, settle: float) -> tuple[tuple[list[float], list[float]], float | None]:
+    """(wall, CPU) seconds of ``size`` steps after a ``settle`` pause, and the other processes' load meanwhile."""
     time.sleep(settle)
     before = cpu_ticks()
-    times = time_steps(step, size)
+    times = time_steps_both(step, size)
     return times, foreign_load(before, cpu_ticks())
 
 
@@ -422,7 +444,7 @@ def measure(steps: dict[str, Step], warmup: int, count: int, rounds: int, settle
     """
     for step in steps.values():
         time_steps(step, warmup)
-    timings = {name: Timing([], []) for name in steps}
+    timings = {name: Timing() for name in steps}
     rounds = max(1, min(rounds, count))
     for block in range(rounds):
         size = count * (block + 1) // rounds - count * block // rounds
@@ -434,7 +456,8 @@ def measure(steps: dict[str, Step], warmup: int, count: int, rounds: int, settle
                 timings[name].redone += 1
                 wait_for_quiet(wait_s)
                 times, load = timed_block(step, size, settle)
-            timings[name].times += times
+            timings[name].times += times[0]
+            timings[name].cpu_times += times[1]
             timings[name].loads.append(-1.0 if load is None else load)
     return timings
 
@@ -458,10 +481,12 @@ def bench_case(case: Case, warmup: int, count: int, rounds: int, settle: float, 
                            "checks": checks, "load_before": load_before}
     for name, timing in timings.items():
         row.update({f"{name}_{key}": value for key, value in summarize(timing.times).items()})
+        row[f"{name}_thread_cpu_ms"] = statistics.median(timing.cpu_times) * 1e3
         row[f"{name}_max_block_load"] = max(timing.loads)
         row[f"{name}_blocks_redone"] = timing.redone
     if "torch_ms" in row:
         row["ratio"] = row["tc_ms"] / row["torch_ms"]
+        row["thread_cpu_ratio"] = row["tc_thread_cpu_ms"] / row["torch_thread_cpu_ms"]
     worst = max(max(timing.loads) for timing in timings.values())
     if worst > QUIET:
         print(f"warning: {case.name}: other processes kept {worst:.0%} of the CPUs busy during a timed block; "
@@ -552,13 +577,18 @@ def machine() -> dict[str, Any]:
 
 
 # --- output -------------------------------------------------------------------------------
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """model | tc ms | torch ms | ratio, one line per model."""
-    lines = [f"{'model':<11}{'tc ms':>10}{'torch ms':>10}{'tc/torch':>10}  description"]
+def format_table(rows: list[dict[str, Any]], cpu: bool = False) -> str:
+    """model | tc ms | torch ms | ratio, one line per model; with ``cpu``, the calling thread's CPU ms too."""
+    def cell(row: dict[str, Any], key: str, fmt: str = ".3f") -> str:
+        return format(row[key], fmt) if key in row else "-"
+
+    extra = f"{'tc cpu ms':>11}{'torch cpu':>11}{'cpu ratio':>10}" if cpu else ""
+    lines = [f"{'model':<11}{'tc ms':>10}{'torch ms':>10}{'tc/torch':>10}{extra}  description"]
     for row in rows:
-        torch_ms = f"{row['torch_ms']:.3f}" if "torch_ms" in row else "-"
-        ratio = f"{row['ratio']:.2f}" if "ratio" in row else "-"
-        lines.append(f"{row['model']:<11}{row['tc_ms']:>10.3f}{torch_ms:>10}{ratio:>10}  {row['description']}")
+        extra = (f"{cell(row, 'tc_thread_cpu_ms'):>11}{cell(row, 'torch_thread_cpu_ms'):>11}"
+                 f"{cell(row, 'thread_cpu_ratio', '.2f'):>10}") if cpu else ""
+        lines.append(f"{row['model']:<11}{cell(row, 'tc_ms'):>10}{cell(row, 'torch_ms'):>10}"
+                     f"{cell(row, 'ratio', '.2f'):>10}{extra}  {row['description']}")
     return "\n".join(lines)
 
 
@@ -671,7 +701,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads per framework")
     parser.add_argument("--json", type=Path, default=RESULTS / "train_step.json", help="where to write the figures")
     parser.add_argument("--plot", type=Path, help="also draw the tc/torch ratios here (needs matplotlib)")
-    parser.add_argument("--wait-idle", type=float, default=120.0,
+    parser.add_argument("--wait-idle", type=float, default=30.0,
                         help="before each model, and before redoing a block that other processes disturbed (more "
                              "than 10%% of the CPUs busy), wait up to this many seconds for them; 0: never wait or "
                              "redo")
@@ -702,14 +732,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for case in cases:
             rows.append(bench_case(case, args.warmup, args.steps, args.rounds, args.settle, with_torch, args.wait_idle))
-            print(format_table(rows[-1:]).splitlines()[1], flush=True)
+            print(format_table(rows[-1:], args.threads == 1).splitlines()[1], flush=True)
     except LossMismatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
         limits.restore()
     print(f"\nmedian of {args.steps} steps after {args.warmup} warm-up steps, {args.threads} thread(s)\n")
-    print(format_table(rows))
+    print(format_table(rows, args.threads == 1))
     report = {"machine": machine(), "threads": threads, "torch_timed": with_torch,
               "settings": {"steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "settle_s": args.settle,
                            "seed": SEED, "batches_cycled": BATCHES},
