@@ -9,6 +9,8 @@ and the trained model's outputs, must agree.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -279,3 +281,65 @@ def test_port_trains_to_the_same_numbers(name, default_dtype, rtol):
         np.testing.assert_allclose(trained[key], value.numpy(), rtol=rtol, atol=atol, err_msg=key)
     if name == "cifar_net":
         assert (ours["correct"], ours["total"]) == (theirs["correct"], theirs["total"])
+
+
+# --- details that ported training code relies on ------------------------------------------------
+def test_sgd_takes_pytorchs_arguments_in_pytorchs_order():
+    """optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov): positional calls mean the same."""
+    ours = list(inspect.signature(tc.optim.SGD).parameters.items())
+    theirs = [(n, p) for n, p in inspect.signature(torch.optim.SGD).parameters.items() if p.kind != p.KEYWORD_ONLY]
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    assert [p.default for _, p in ours[1:]] == [p.default for _, p in theirs[1:]]
+
+
+@pytest.mark.parametrize("args", [(0.1, 0.9, 0.5, 1e-2), (0.05, 0.8, 0.0, 0.0, True), (0.1,)])
+def test_sgd_steps_match_torch(args):
+    start = np.random.default_rng(3).standard_normal((3, 4))
+    ours = tc.nn.Parameter(start.copy())
+    theirs = torch.nn.Parameter(torch.tensor(start))
+    opt_ours, opt_theirs = tc.optim.SGD([ours], *args), torch.optim.SGD([theirs], *args)
+    for step in range(4):
+        for p, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad()
+            (p * p * (step + 1)).sum().backward()
+            opt.step()
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="dampening"):
+        tc.optim.SGD([ours], 0.1, 0.9, 0.5, nesterov=True)
+
+
+def test_zero_grad_can_zero_in_place():
+    """zero_grad() sets .grad to None; zero_grad(set_to_none=False) keeps the arrays, zeroed, as PyTorch."""
+    net = tc.nn.Linear(3, 2)
+    opt = tc.optim.SGD(net.parameters(), lr=0.1)
+    for owner in (net, opt):
+        net(tc.ones(4, 3)).sum().backward()
+        grad = net.weight.grad
+        owner.zero_grad(set_to_none=False)
+        assert net.weight.grad is grad and not grad.any()
+        owner.zero_grad()
+        assert net.weight.grad is None and net.bias.grad is None
+        owner.zero_grad(set_to_none=False)  # no grad yet: stays None
+        assert net.weight.grad is None
+
+
+def test_module_to_float_double_and_cpu():
+    """model.to(device), model.to(dtype), .float(), .double() and .cpu() as torch.nn.Module's, in place."""
+    model = tc.nn.Sequential(tc.nn.Conv2d(1, 2, 3), tc.nn.BatchNorm2d(2), tc.nn.Flatten(), tc.nn.LazyLinear(3))
+    model(tc.zeros(1, 1, 5, 5))
+    weight = model[0].weight
+    opt = tc.optim.SGD(model.parameters(), lr=0.1)
+    assert model.to("cpu") is model and model.cpu() is model and weight.dtype == np.float64
+    assert model.float() is model
+    assert model[0].weight is weight and opt.params[0] is weight
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert model[1].running_var.dtype == np.float32 and model[1].num_batches_tracked.dtype == np.int64
+    assert model(tc.zeros(1, 1, 5, 5, dtype=tc.float32)).dtype == np.float32
+    model.to(torch.float64)
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    model.to(tc.zeros(1, dtype=tc.float32)).double()
+    assert model[1].running_mean.dtype == np.float64
+    with pytest.raises(ValueError, match="cpu"):
+        model.to("cuda")
+    with pytest.raises(TypeError, match="floating"):
+        model.to(np.int64)
