@@ -10,6 +10,7 @@ and the trained model's outputs, must agree.
 from __future__ import annotations
 
 import inspect
+import sys
 
 import numpy as np
 import pytest
@@ -343,3 +344,28 @@ def test_module_to_float_double_and_cpu():
         model.to("cuda")
     with pytest.raises(TypeError, match="floating"):
         model.to(np.int64)
+
+
+def test_docs_page_port_matches_torch(tmp_path, monkeypatch):
+    """docs/pytorch.md with its PyTorch blocks too (which the site build skips: it has no PyTorch)."""
+    from test_docs import DOCS, fenced_blocks
+
+    page = DOCS / "pytorch.md"
+    blocks = fenced_blocks(page)
+    assert any(skipped for _, _, skipped, _ in blocks), "the PyTorch blocks are marked <!-- skip -->"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace: dict = {"__name__": "docs_pytorch_with_torch"}
+    before, saved = tc.get_default_dtype(), []
+    try:
+        for line, attrs, _, code in blocks:
+            if attrs.get("title", "").endswith(".py"):  # a file the page saves, to import later
+                (tmp_path / attrs["title"]).write_text(code, encoding="utf-8")
+                saved.append(attrs["title"][:-3])
+                continue
+            exec(compile(code, f"{page}:{line}", "exec"), namespace)  # noqa: S102 - running the docs is the point
+    finally:
+        tc.set_default_dtype(before)
+        for module in saved:
+            sys.modules.pop(module, None)
+    assert len(namespace["torch_losses"]) == len(namespace["losses"]) == 5
