@@ -22,8 +22,8 @@ import tinygrad_conv as tc
 from tinygrad_conv.registry import FUNCTIONS, OPS, unregister
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "walkthrough.md", "models.md"]
-EXEC_PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md"]  # run at build time, output on the page
+PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "walkthrough.md", "models.md", "pytorch.md"]
+EXEC_PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "pytorch.md"]  # run at build time, output on the page
 FENCE = re.compile(
     r"(?P<skip><!-- skip -->\s*\n)?^```python(?P<attrs>[^\n]*)\n(?P<code>.*?)^```\s*$", re.DOTALL | re.MULTILINE
 )

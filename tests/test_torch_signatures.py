@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,14 @@ def test_arguments_follow_pytorch(name):
 
 def test_the_listed_differences_are_real_functions():
     assert set(DIFFERENCES) <= set(FUNCTIONS)
+
+
+def test_the_differences_are_on_the_docs_page():
+    """docs/pytorch.md ("Coming from PyTorch") names every listed difference and skipped argument."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "pytorch.md").read_text(encoding="utf-8")
+    for name in DIFFERENCES:
+        assert f"tc.{name}(" in page, f"docs/pytorch.md does not show how tc.{name} differs"
+    for name, args in SKIPPED_ARGS.items():
+        assert f"`{name}`" in page and all(f"`{arg}=`" in page for arg in args), name
+    for arg in IGNORED - {"_stacklevel", "_random_samples", "requires_grad", "device", "dtype", "generator"}:
+        assert f"`{arg}" in page, f"docs/pytorch.md does not say that {arg}= is not accepted"

@@ -44,10 +44,13 @@ class Optimizer:
         self.lr = lr
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradients (set ``.grad`` to None, as PyTorch does by default)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients: set each ``.grad`` to None (PyTorch's default), or to zeros in place."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad[...] = 0
 
     @property
     def lr(self) -> float:
@@ -95,17 +98,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with PyTorch's momentum and Nesterov rules (dampening 0)."""
+    """Stochastic gradient descent, with PyTorch's arguments and its momentum, dampening and Nesterov rules."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params, lr)
         self.momentum = real(momentum, "momentum", minimum=0, where="SGD")
+        self.dampening = real(dampening, "dampening", where="SGD")
         self.weight_decay = real(weight_decay, "weight_decay", minimum=0, where="SGD")
         if not isinstance(nesterov, (bool, np.bool_)):
             raise TypeError(f"SGD: nesterov must be a bool, got {nesterov!r}")
-        if nesterov and self.momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        if nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening 0")
         self.nesterov = bool(nesterov)
 
     def _update(self, p, grad, state):
@@ -114,7 +118,7 @@ class SGD(Optimizer):
         if self.momentum:
             if "momentum" in state:
                 state["momentum"] *= self.momentum
-                state["momentum"] += grad
+                state["momentum"] += (1 - self.dampening) * grad if self.dampening else grad
             else:
                 state["momentum"] = np.array(grad, copy=True)
             buf = state["momentum"]

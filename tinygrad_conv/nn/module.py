@@ -240,10 +240,49 @@ class Module:
         """``train(False)``."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's ``.grad`` to None (PyTorch's default), or to zeros in place."""
         for param in self.parameters():
-            param.grad = None
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad[...] = 0
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast the parameters and floating buffers in place, as ``torch.nn.Module.to``; return self.
+
+        Takes what ``Tensor.to`` takes: a dtype (``tc.float32``, ``torch.float64``, "float32"), a
+        device (only the CPU: ``model.to("cpu")`` changes nothing) or a tensor whose dtype to take.
+        Parameters stay the same objects, so an optimizer built before the cast still holds them.
+
+        Raises:
+            TypeError: for a non-floating dtype.
+            ValueError: for a device other than the CPU.
+        """
+        probe = Tensor(np.zeros(0, dtype=next((p.dtype for p in self.parameters()), np.float64)))
+        dtype = probe.to(*args, **kwargs).dtype  # checks the arguments as Tensor.to does
+        for param in self.parameters():
+            if param.dtype != dtype:
+                param.data = param.data.astype(dtype)
+                if param.grad is not None:
+                    param.grad = param.grad.astype(dtype)
+        for module in self.modules():
+            for name, buffer in module._buffers.items():
+                if isinstance(buffer, Tensor) and buffer.dtype != dtype:
+                    buffer.data = buffer.data.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        """``to(float32)``: the parameters and floating buffers as float32, in place; return self."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``to(float64)``: the parameters and floating buffers as float64, in place; return self."""
+        return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        """This module itself: its arrays already live in host memory."""
+        return self
 
     # --- state ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
