@@ -94,7 +94,7 @@ def forward_rows(number: int, repeat: int) -> list[Row]:
     cases: list[tuple[str, Callable[[], Any], Callable[[], Any], Callable[[], Any]]] = [
         ("add", lambda: tc.add(a, b), lambda: np.add(x, y), lambda: add_fw(x, y)),
         ("mul", lambda: tc.mul(a, b), lambda: np.multiply(x, y), lambda: mul_fw(x, y)),
-        ("relu", lambda: tc.relu(a), lambda: np.maximum(x, 0.0), lambda: relu_fw(x)),
+        ("relu", lambda: tc.relu(a), lambda: np.maximum(x, 0.0), lambda: relu_fw(x, **tc.OPS["relu"].defaults)),
         ("a + b (operator)", lambda: a + b, lambda: x + y, lambda: add_fw(x, y)),
     ]
     rows = [Row(name, per_call_us(op, number, repeat), per_call_us(ref, number, repeat),

@@ -660,7 +660,7 @@ def op_breakdown(stats: pstats.Stats, steps: int) -> str:
             entry = table.get(_code_key(fn))
             if entry:
                 rows.append((f"{op.name} {part}", entry[1] / steps, entry[3]))
-    engine_files = {Path(tc.tensor.__file__).name, Path(tc.registry.__file__).name}
+    engine_files = {Path(sys.modules["tinygrad_conv.tensor"].__file__).name, Path(tc.registry.__file__).name}
     engine = sum(entry[2] for key, entry in table.items() if Path(key[0]).name in engine_files)
     rows.append(("engine self time (tensor.py, registry.py)", float("nan"), engine))
     optim = sum(entry[3] for key, entry in table.items()
