@@ -444,7 +444,9 @@ def test_loss_modules_call_their_functionals():
     module = tc.nn.CrossEntropyLoss(weight=w, ignore_index=-1, reduction="sum", label_smoothing=0.2)
     assert module(x, target).item() == tc.cross_entropy(x, target, w, -1, "sum", 0.2).item()
     assert isinstance(module.weight, tc.Tensor) and not module.weight.requires_grad
-    assert list(module.parameters()) == [] and module.state_dict() == {}
+    assert list(module.parameters()) == [] and list(module.state_dict()) == ["weight"]  # a buffer, as in PyTorch
+    np.testing.assert_array_equal(module.state_dict()["weight"], w)
+    assert tc.nn.CrossEntropyLoss().state_dict() == {}
     assert repr(module) == "CrossEntropyLoss()"  # as PyTorch: loss modules have no extra_repr
     logp = tc.log_softmax(x, 1)
     assert tc.nn.NLLLoss(w, -1)(logp, target).item() == tc.nll_loss(logp, target, w, -1).item()

@@ -2,9 +2,8 @@
 
 ``CrossEntropyLoss(weight=w)(logits, target)`` is ``tc.cross_entropy(logits, target, weight=w)``.
 Differences from PyTorch: the deprecated ``size_average`` and ``reduce`` arguments are not
-accepted, and settings are checked when the module is built. PyTorch registers ``weight``
-and ``pos_weight`` as buffers, so that they appear in its ``state_dict``; Module has no
-buffers here, so they are plain attributes: a Tensor that requires no grad, or None.
+accepted, and settings are checked when the module is built. ``weight`` and ``pos_weight`` are
+buffers, as in PyTorch, so that they appear in the ``state_dict`` (when given).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
-        self.weight = _data_tensor(weight)
+        self.register_buffer("weight", _data_tensor(weight))
         self.ignore_index = integer(ignore_index, "ignore_index", where="CrossEntropyLoss")
         self.label_smoothing = real(label_smoothing, "label_smoothing", minimum=0.0, where="CrossEntropyLoss")
         if self.label_smoothing > 1:
@@ -63,7 +62,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight = _data_tensor(weight)
+        self.register_buffer("weight", _data_tensor(weight))
         self.ignore_index = integer(ignore_index, "ignore_index", where="NLLLoss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -113,7 +112,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight = _data_tensor(weight)
+        self.register_buffer("weight", _data_tensor(weight))
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -124,8 +123,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)
-        self.weight = _data_tensor(weight)
-        self.pos_weight = _data_tensor(pos_weight)
+        self.register_buffer("weight", _data_tensor(weight))
+        self.register_buffer("pos_weight", _data_tensor(pos_weight))
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
