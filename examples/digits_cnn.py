@@ -18,7 +18,6 @@ without Graphviz).
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import time
 
@@ -31,30 +30,6 @@ CLASSES = 10
 MODELS = ("cnn", "dwsep")
 F32 = np.float32  # parameters, buffers and inputs, so every activation and gradient too: 2x faster than float64
 
-
-# --- temporary: until nn.Conv2d takes groups= (then delete this block and `import inspect`, and write
-# nn.Conv2d for Conv2d in make_dwsep) ---
-if "groups" in inspect.signature(nn.Conv2d).parameters:
-    Conv2d = nn.Conv2d
-else:
-    class Conv2d(nn.Conv2d):
-        """nn.Conv2d plus groups=: weight (out_channels, in_channels // groups, kh, kw), drawn as nn.Conv2d would."""
-
-        def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                     groups: int = 1, bias: bool = True, **kwargs):
-            if in_channels % groups or out_channels % groups:
-                raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must be "
-                                 f"divisible by groups={groups}")
-            super().__init__(in_channels // groups, out_channels, kernel_size, stride, padding, dilation, bias,
-                             **kwargs)
-            self.in_channels, self.groups = in_channels, groups
-
-        def forward(self, x) -> tc.Tensor:
-            return tc.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-        def extra_repr(self) -> str:
-            return f"{super().extra_repr()}, groups={self.groups}"
-# --- end of the temporary block ---
 
 
 def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -89,8 +64,8 @@ def make_dwsep(seed: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1, bias=False, **f32),             # a full conv: one input channel
         nn.BatchNorm2d(32, dtype=F32), nn.ReLU(), nn.MaxPool2d(2),     # 32 x 4 x 4
-        Conv2d(32, 32, 3, padding=1, groups=32, bias=False, **f32),    # depthwise: one 3x3 kernel per channel
-        Conv2d(32, 64, 1, bias=False, **f32),                          # pointwise: mixes the channels
+        nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False, **f32),    # depthwise: one 3x3 kernel per channel
+        nn.Conv2d(32, 64, 1, bias=False, **f32),                        # pointwise: mixes the channels
         nn.BatchNorm2d(64, dtype=F32), nn.ReLU(), nn.MaxPool2d(2),     # 64 x 2 x 2
         nn.Flatten(), nn.Linear(64 * 2 * 2, CLASSES, **f32),
     )
