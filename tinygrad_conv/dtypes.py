@@ -31,12 +31,19 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype[0]
 
 
+_FLOATING = {np.dtype(np.float32): np.dtype(np.float32), np.dtype(np.float64): np.dtype(np.float64),
+             np.float32: np.dtype(np.float32), np.float64: np.dtype(np.float64)}
+
+
 def floating_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """``dtype`` (a numpy dtype, its name, or a PyTorch dtype such as torch.float32) as float32 or float64.
 
     Raises:
         TypeError: for anything else, naming ``name``.
     """
+    resolved = _FLOATING.get(dtype) if isinstance(dtype, (np.dtype, type)) else None
+    if resolved is not None:  # the common case, without building a string
+        return resolved
     text = str(dtype)
     if text.startswith("torch."):
         dtype = text[len("torch."):]
