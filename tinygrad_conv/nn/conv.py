@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, matching_dtype, pair, shape_of
+from .._checks import flag, integer, matching_dtype, pair, shape_of
 from ..conv import conv2d
 from ..conv1d import conv1d
 from ..conv_transpose import conv_transpose2d
@@ -80,8 +80,7 @@ class _ConvNd(Module):
         if any(p >= s and p >= d for p, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError(f"{where}: output_padding {self.output_padding} must be smaller than the stride "
                              f"{self.stride} or the dilation {self.dilation}")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"{where}: bias must be a bool, got {bias!r}")
+        flag(bias, "bias", where)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{where}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
         if self.transposed and padding_mode != "zeros":

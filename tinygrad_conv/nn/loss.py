@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import integer, real
-from ..ops.classification import check_reduction, cross_entropy, nll_loss
+from .._checks import check_reduction, integer, real
+from ..ops.classification import cross_entropy, nll_loss
 from ..ops.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss,
 )

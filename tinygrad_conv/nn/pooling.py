@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._checks import flag
 from ..ops.pooling import (
-    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, avg_pool2d, check_divisor, check_flag,
+    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, avg_pool2d, check_divisor,
     max_pool1d, max_pool2d, pool_arguments,
 )
 from .module import Module
@@ -21,8 +22,8 @@ class _MaxPoolNd(Module):
         super().__init__()
         name = type(self).__name__
         pool_arguments(kernel_size, stride, padding, name, dilation, self.spatial)
-        self.return_indices = check_flag(return_indices, "return_indices", name)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
+        self.return_indices = flag(return_indices, "return_indices", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
 
@@ -59,8 +60,8 @@ class AvgPool2d(Module):
         super().__init__()
         name = type(self).__name__
         pool_arguments(kernel_size, stride, padding, name)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
-        self.count_include_pad = check_flag(count_include_pad, "count_include_pad", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
+        self.count_include_pad = flag(count_include_pad, "count_include_pad", name)
         check_divisor(divisor_override, name)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.divisor_override = padding, divisor_override
@@ -81,8 +82,8 @@ class AvgPool1d(Module):
         super().__init__()
         name = type(self).__name__
         kernel, strides, pads, _ = pool_arguments(kernel_size, stride, padding, name, spatial=1)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
-        self.count_include_pad = check_flag(count_include_pad, "count_include_pad", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
+        self.count_include_pad = flag(count_include_pad, "count_include_pad", name)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
 
     def forward(self, input: Any) -> Any:
@@ -114,7 +115,7 @@ class AdaptiveMaxPool2d(Module):
         super().__init__()
         adaptive_output_size((1, 1), output_size, type(self).__name__)
         self.output_size = output_size
-        self.return_indices = check_flag(return_indices, "return_indices", type(self).__name__)
+        self.return_indices = flag(return_indices, "return_indices", type(self).__name__)
 
     def forward(self, input: Any) -> Any:
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)

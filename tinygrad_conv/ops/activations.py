@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import real
+from .._checks import check_dim, flag, real
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 from ._erf import erfc
@@ -22,8 +22,7 @@ from ._samples import unary_samples
 
 def check_inplace(inplace: object, op_name: str) -> None:
     """PyTorch's ``inplace`` flag: accepted for porting, ignored (the result is always a new tensor)."""
-    if not isinstance(inplace, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: inplace must be a bool, got {inplace!r}")
+    flag(inplace, "inplace", op_name)
 
 
 # --- relu ------------------------------------------------------------------------
@@ -388,12 +387,7 @@ def softmax_dim(dim: object, ndim: int, op_name: str, shape: tuple[int, ...]) ->
         warnings.warn(f"Implicit dimension choice for {op_name} has been deprecated. "
                       "Change the call to include dim=X as an argument.", UserWarning, stacklevel=4)
         return 0 if ndim in (0, 1, 3) else 1
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op_name}: dim must be an int, got {dim!r}")
-    bound = max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise ValueError(f"{op_name}: dim={dim} is out of range for a tensor of shape {shape}")
-    return int(dim) % bound
+    return check_dim(dim, ndim, "dim", op_name, shape)
 
 
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:

@@ -12,26 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, real, shape_of
+from .._checks import check_reduction, integer, real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor
 from .activations import stable_log_softmax
 
-REDUCTIONS = ("mean", "sum", "none")
-
 
 # --- shared by every loss -------------------------------------------------------------
-def check_reduction(reduction: Any, op_name: str) -> str:
-    """``reduction`` if it is "mean", "sum" or "none".
-
-    Raises:
-        ValueError: for anything else, naming the op.
-    """
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise ValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
 def reduce_loss(losses: np.ndarray, reduction: str, denominator: Any = None) -> np.ndarray:
     """Sum the losses, divide the sum by ``denominator`` (default: their count), or keep them.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import real, shape_of
+from .._checks import flag, real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
 
@@ -50,8 +50,7 @@ def _check_p(p: Any, training: Any, op_name: str) -> float:
     p = real(p, "p", where=op_name)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op_name}: dropout probability has to be between 0 and 1, but got {p}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: training must be a bool, got {training!r}")
+    flag(training, "training", op_name)
     return p
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, real
+from .._checks import flag, integer, real
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 
@@ -88,8 +88,7 @@ def _batch_norm_forward(x, weight, bias, *, running_mean, running_var, training,
     var_stat = _running_stat(running_var, "running_var", channels, x.shape)
     _check_affine(weight, "weight", (channels,), x.shape, "batch_norm")
     _check_affine(bias, "bias", (channels,), x.shape, "batch_norm")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"batch_norm: training must be a bool, got {training!r}")
+    flag(training, "training", "batch_norm")
     momentum = real(momentum, "momentum", where="batch_norm")
     eps = _check_eps(eps, "batch_norm")
     shape = (1, channels) + (1,) * (x.ndim - 2)

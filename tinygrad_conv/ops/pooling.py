@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._checks import integer, pair
+from .._checks import flag, integer, pair
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
 from .reductions import take_along_dim
@@ -42,13 +42,6 @@ def _sizes(value: Any, name: str, minimum: int, where: str, n: int) -> tuple[int
     if n == 2:
         return pair(value, name, minimum=minimum, where=where)
     return (integer(value, name, minimum=minimum, where=where),)
-
-
-def check_flag(value: Any, name: str, where: str) -> bool:
-    """``value`` as a bool, or TypeError naming the argument (torch refuses ints for its bool flags too)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be a bool, got {value!r} of type {type(value).__name__}")
-    return bool(value)
 
 
 def check_divisor(divisor_override: Any, where: str) -> None:
@@ -168,7 +161,7 @@ def _windows(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any
     """
     _check_input(shape, where, spatial)
     kernel, strides, pads, dilations = pool_arguments(kernel_size, stride, padding, where, dilation, spatial)
-    ceil = check_flag(ceil_mode, "ceil_mode", where)
+    ceil = flag(ceil_mode, "ceil_mode", where)
     size, out, after = tuple(shape[-spatial:]), [], []
     for n, k, s, p, d in zip(size, kernel, strides, pads, dilations):
         o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
@@ -279,7 +272,7 @@ def _divisor(win: _Windows, count_include_pad: bool, divisor_override: Any, dtyp
 
 def _avg_pool_forward(x, *, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     win = _windows(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
-    include = check_flag(count_include_pad, "count_include_pad", "avg_pool2d")
+    include = flag(count_include_pad, "count_include_pad", "avg_pool2d")
     check_divisor(divisor_override, "avg_pool2d")
     xp = win.pad(x, 0.0)
     if win.area > _LOOP_UP_TO:
@@ -495,7 +488,7 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
             or a window that holds no input element.
         TypeError: for sizes that are not ints or pairs of ints, or flags that are not bools.
     """
-    if not check_flag(return_indices, "return_indices", "max_pool2d"):
+    if not flag(return_indices, "return_indices", "max_pool2d"):
         return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
     tensor = as_input(input, None, "max_pool2d", "input")
     win = _windows(tensor.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -523,7 +516,7 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
         ValueError: for a wrong input shape or a negative size.
         TypeError: for sizes that are not ints or None, or a return_indices that is not a bool.
     """
-    if not check_flag(return_indices, "return_indices", "adaptive_max_pool2d"):
+    if not flag(return_indices, "return_indices", "adaptive_max_pool2d"):
         return _adaptive_max_pool2d(input, output_size)
     tensor = as_input(input, None, "adaptive_max_pool2d", "input")
     _check_input(tensor.shape, "adaptive_max_pool2d")
@@ -562,7 +555,7 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
         ValueError: for a wrong input shape, out-of-range sizes or a kernel larger than the padded input.
         TypeError: for sizes that are not ints, or flags that are not bools.
     """
-    check_flag(return_indices, "return_indices", "max_pool1d")
+    flag(return_indices, "return_indices", "max_pool1d")
     x, args = _as_2d_arguments(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool1d")
     result = max_pool2d(x, **args, return_indices=return_indices)
     if return_indices:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import shape_of
+from .._checks import check_dim, shape_of
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 
@@ -19,21 +19,6 @@ from ..tensor import Tensor
 class TensorIndexError(IndexError, ValueError):
     """An index out of range. Both an IndexError (so Python's iteration protocol works) and a
     ValueError (the project's bad-argument error), as numpy's AxisError is."""
-
-
-def check_dim(dim: Any, ndim: int, name: str, op_name: str, shape: tuple[int, ...]) -> int:
-    """``dim`` as a non-negative axis of a tensor with ``ndim`` axes (a 0-d tensor takes 0 and -1).
-
-    Raises:
-        TypeError: if it is not an int.
-        ValueError: if it is out of range, naming the argument and the shape.
-    """
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: {name} must be an int, got {dim!r}")
-    bound = builtins.max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise ValueError(f"{op_name}: {name}={dim} is out of range for a tensor of shape {shape}")
-    return int(dim) % bound
 
 
 def _as_ints(values: tuple, what: str, op_name: str) -> tuple[int, ...]:
