@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import flag
-from ..ops.pooling import (
-    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, avg_pool2d, check_divisor,
-    max_pool1d, max_pool2d, pool_arguments,
-)
+from ..ops.pooling import avg_pool2d, check_divisor, max_pool2d, pool_arguments
+from ..ops.pooling_variants import adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, max_pool1d
 from .module import Module
 
 
