@@ -12,9 +12,9 @@ from typing import Any
 
 from .._checks import real
 from ..ops.activations import (
-    check_inplace, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, sigmoid, silu, softmax, softplus,
-    softmax_dim, tanh,
+    check_inplace, elu, gelu, hardtanh, leaky_relu, logsigmoid, relu, sigmoid, silu, softplus, tanh,
 )
+from ..ops.softmax import log_softmax, softmax, softmax_dim
 from ..tensor import Tensor
 from .module import Module
 

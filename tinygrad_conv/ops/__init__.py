@@ -2,8 +2,8 @@
 
 - ``arithmetic``: add, sub, mul, div, neg, pow, exp, log (broadcasting binary ops and their operators);
 - ``elementwise``: abs, sqrt, rsqrt, square, reciprocal, sin, cos, maximum, minimum, clamp / clip, where;
-- ``activations``: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus, logsigmoid, hardtanh, relu6,
-  softmax and log_softmax;
+- ``activations``: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus, logsigmoid, hardtanh, relu6;
+- ``softmax``: softmax and log_softmax;
 - ``copying``: clone and the dtype cast ``to`` (``x.float()``, ``x.double()``);
 - ``linalg``: matmul;
 - ``reductions``: sum, mean, max, sum_of_squares;
@@ -21,5 +21,5 @@ Importing this package registers them all. The conv ops live in ``tinygrad_conv.
 
 from . import (  # noqa: F401 - registers the ops
     activations, arithmetic, copying, dropout, elementwise, linalg, losses, normalization, padding, pooling,
-    pooling_variants, reductions, shape,
+    pooling_variants, reductions, shape, softmax,
 )

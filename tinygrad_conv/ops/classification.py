@@ -15,7 +15,7 @@ import numpy as np
 from .._checks import check_reduction, integer, real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor
-from .activations import stable_log_softmax
+from .softmax import stable_log_softmax
 
 
 # --- shared by every loss -------------------------------------------------------------
