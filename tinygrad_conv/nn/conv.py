@@ -170,7 +170,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         matching_dtype(input, self.weight, type(self).__name__)
         return conv2d(self._padded(input), self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
                       self.groups)
@@ -190,7 +190,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         matching_dtype(input, self.weight, "Conv1d")
         return conv1d(self._padded(input), self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
                       self.groups)
@@ -223,7 +223,7 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng, output_padding)
 
-    def forward(self, input: Any, output_size: Any = None) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, output_size: Any = None) -> Tensor:
         """The transposed conv; ``output_size`` (spatial, or with the batch and channel dims) picks output_padding."""
         matching_dtype(input, self.weight, "ConvTranspose2d")
         output_padding = self._output_padding(shape_of(input, "input", "ConvTranspose2d"), output_size)
@@ -271,7 +271,7 @@ class LazyConv2d(Conv2d):
         self._settings(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, 0)
         self._lazy = (dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(input, "input", "LazyConv2d")
         if len(shape) not in (3, 4):
             raise ValueError(f"LazyConv2d: input must be (C, H, W) or (N, C, H, W), got {tuple(shape)}")

@@ -63,7 +63,7 @@ class _BatchNorm(Module):
         if self.bias is not None:
             self.bias.data[...] = 0
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "input", type(self).__name__)
         if len(shape) not in self._ranks:
             expected = " or ".join(f"{rank}D" for rank in self._ranks)
@@ -135,7 +135,7 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if affine and bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         if self.weight is not None:
             matching_dtype(x, self.weight, "LayerNorm")
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -174,7 +174,7 @@ class GroupNorm(Module):
         self.weight = Parameter(np.ones(self.num_channels, dtype)) if self.affine else None
         self.bias = Parameter(np.zeros(self.num_channels, dtype)) if self.affine and bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "input", "GroupNorm")
         if len(shape) < 2 or shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, ...), got input {tuple(shape)}")

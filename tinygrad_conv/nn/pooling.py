@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._checks import flag
 from ..ops.pooling import avg_pool2d, check_divisor, max_pool2d, pool_arguments
 from ..ops.pooling_variants import adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, max_pool1d
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -34,7 +37,7 @@ class MaxPool2d(_MaxPoolNd):
     """``max_pool2d`` as a layer: ``MaxPool2d(kernel_size, stride=None, padding=0, dilation=1,
     return_indices=False, ceil_mode=False)``, as ``torch.nn.MaxPool2d``."""
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -44,7 +47,7 @@ class MaxPool1d(_MaxPoolNd):
 
     spatial = 1
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -64,7 +67,7 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.divisor_override = padding, divisor_override
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                           self.divisor_override)
 
@@ -84,7 +87,7 @@ class AvgPool1d(Module):
         self.count_include_pad = flag(count_include_pad, "count_include_pad", name)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -99,7 +102,7 @@ class AdaptiveAvgPool2d(Module):
         adaptive_output_size((1, 1), output_size, type(self).__name__)
         self.output_size = output_size
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -115,7 +118,7 @@ class AdaptiveMaxPool2d(Module):
         self.output_size = output_size
         self.return_indices = flag(return_indices, "return_indices", type(self).__name__)
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:

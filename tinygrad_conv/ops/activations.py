@@ -18,7 +18,7 @@ from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 from ._erf import erfc
 from ._samples import unary_samples
-from .softmax import log_softmax, softmax  # noqa: F401 - their import path from before the split
+from .softmax import log_softmax, softmax  # noqa: F401 - also importable from here
 
 
 def check_inplace(inplace: object, op_name: str) -> None:
@@ -368,7 +368,7 @@ hardtanh = register_op(
 
 
 @register_function(method=False)
-def relu6(input: Any, inplace: bool = False) -> Tensor:
+def relu6(input: Tensor | np.ndarray, inplace: bool = False) -> Tensor:
     """``min(max(input, 0), 6)``, that is ``hardtanh(input, 0, 6)``, as ``torch.nn.functional.relu6``.
 
     ``inplace`` is accepted for porting and ignored.

@@ -300,8 +300,8 @@ nll_loss = register_op(
 
 
 @register_function
-def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy, as ``torch.nn.functional.cross_entropy``: one fused op.
 
     The target is class indices or, when it has the input's shape, class probabilities
@@ -345,7 +345,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
 
 
 @register_function(method=False)
-def one_hot(tensor: Any, num_classes: int = -1) -> np.ndarray:
+def one_hot(tensor: Tensor | np.ndarray, num_classes: int = -1) -> np.ndarray:
     """One-hot encoding of class indices, as ``torch.nn.functional.one_hot`` (no gradient).
 
     Args:

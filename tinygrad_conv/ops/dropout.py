@@ -68,7 +68,7 @@ def _drop(input: Any, p: float, mask_shape: tuple[int, ...], op_name: str) -> Te
 
 
 @register_function(method=False)
-def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor | np.ndarray, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p), as ``torch.nn.functional.dropout``.
 
     The mask comes from ``tc.nn.init``'s shared generator: ``tc.nn.init.manual_seed(s)``
@@ -93,7 +93,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 @register_function(method=False)
-def dropout2d(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout2d(input: Tensor | np.ndarray, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero whole channels with probability ``p`` and scale the rest by 1 / (1 - p), as ``torch.nn.functional.dropout2d``.
 
     One draw per (input.shape[0], input.shape[1]) pair: for (N, C, H, W) each example's channel

@@ -238,7 +238,7 @@ clamp = register_op(
 
 
 @register_function
-def clip(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clip(input: Tensor | np.ndarray, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """``clamp`` under numpy's name, as ``torch.clip``."""
     return clamp(input, min, max)
 
@@ -290,7 +290,7 @@ def as_condition(condition: Any) -> np.ndarray:
 
 
 @register_function(method=False)
-def where(condition: Any, input: Any, other: Any) -> Tensor:
+def where(condition: Any, input: Tensor | np.ndarray | float, other: Tensor | np.ndarray | float) -> Tensor:
     """``input`` where ``condition`` holds, else ``other``, broadcasting all three, as ``torch.where``.
 
     Args:

@@ -364,7 +364,7 @@ avg_pool2d = register_op(
     """)
 
 @register_function
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+def max_pool2d(input: Tensor | np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 

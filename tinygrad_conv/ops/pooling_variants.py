@@ -119,7 +119,7 @@ _adaptive_max_pool2d = register_op(
 
 
 @register_function(method=False)
-def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+def adaptive_max_pool2d(input: Tensor | np.ndarray, output_size: Any, return_indices: bool = False) -> Any:
     """Max pooling to a given output size, as ``torch.nn.functional.adaptive_max_pool2d``.
 
     Window i of an axis of size H spans [floor(i*H/H'), ceil((i+1)*H/H')); ties, -inf and
@@ -157,7 +157,7 @@ def _as_2d_arguments(input: Any, kernel_size: Any, stride: Any, padding: Any, di
 
 
 @register_function(method=False)
-def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+def max_pool1d(input: Tensor | np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """1-D max pooling of (C, L) or (N, C, L), as ``torch.nn.functional.max_pool1d``.
 
@@ -186,8 +186,8 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 
 
 @register_function(method=False)
-def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(input: Tensor | np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """1-D average pooling of (C, L) or (N, C, L), as ``torch.nn.functional.avg_pool1d``.
 
     Args:

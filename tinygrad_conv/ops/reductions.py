@@ -178,7 +178,7 @@ def _with_alias(name: str, dim: Any, keepdim: Any, kwargs: dict[str, Any]) -> tu
 
 
 @register_function
-def argmax(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
+def argmax(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
     """The index of the maximum (the first among ties) over ``dim``, or of the flattened input; an int64 ndarray.
 
     Raises:
@@ -189,7 +189,7 @@ def argmax(input: Any, dim: int | None = None, keepdim: bool = False, **aliases:
 
 
 @register_function
-def argmin(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
+def argmin(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
     """The index of the minimum (the first among ties) over ``dim``, or of the flattened input; an int64 ndarray.
 
     Raises:
@@ -221,7 +221,7 @@ def _extreme_with_indices(name: str, pick: Any, total: Any, x: Any, dim: Any, ke
 
 
 @register_function(name="max")
-def max(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
+def max(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
     """The maximum, as ``torch.max``.
 
     ``max(x)`` is the largest element (a 0-d Tensor; tied maxima share the gradient evenly,
@@ -236,7 +236,7 @@ def max(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: An
 
 
 @register_function(name="min")
-def min(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
+def min(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
     """The minimum, as ``torch.min``: like ``max`` with the smallest element."""
     return _extreme_with_indices("min", np.argmin, amin, input, dim, keepdim, aliases)
 
