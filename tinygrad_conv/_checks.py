@@ -302,6 +302,8 @@ def _geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, di
     return Geometry(x, w, b, stride, pads, dilation, groups)
 
 
+# Module-level, and safe so: bounded (256 entries), lru_cache is thread-safe, a Geometry is never
+# changed after it is built (a forked child may share the entries), and cache_clear() empties it.
 _cached_geometry = functools.lru_cache(maxsize=256)(_geometry)
 
 

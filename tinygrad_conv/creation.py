@@ -20,6 +20,9 @@ import numpy as np
 from ._checks import integer, real
 from .tensor import Tensor, floating_dtype, get_default_dtype
 
+# Process-wide on purpose, as torch.default_generator: one seed (manual_seed) for factories and nn.init.
+# Threads may share it (a numpy Generator serializes draws on its bit generator's lock); a forked child
+# inherits its state and so draws what the parent would, unless it calls manual_seed, as in PyTorch.
 default_generator = np.random.default_rng()
 
 float32 = np.float32  # tc.float32 and tc.float64 stand for torch.float32 and torch.float64 in ported code
