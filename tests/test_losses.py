@@ -40,8 +40,8 @@ def test_registered_with_samples_and_gradchecked(name):
 def test_public_functions_and_signatures():
     import inspect
     assert str(inspect.signature(tc.cross_entropy)) == (
-        "(input: 'Any', target: 'Any', weight: 'Any' = None, ignore_index: 'int' = -100, reduction: 'str' = 'mean', "
-        "label_smoothing: 'float' = 0.0) -> 'Tensor'")
+        "(input: 'Tensor | np.ndarray', target: 'Tensor | np.ndarray', weight: 'Any' = None, "
+        "ignore_index: 'int' = -100, reduction: 'str' = 'mean', label_smoothing: 'float' = 0.0) -> 'Tensor'")
     assert list(inspect.signature(tc.nll_loss).parameters) == ["input", "target", "weight", "ignore_index", "reduction"]
     assert list(inspect.signature(tc.binary_cross_entropy_with_logits).parameters) == [
         "input", "target", "weight", "reduction", "pos_weight"]

@@ -79,6 +79,83 @@ def pair(value: Any, name: str, *, minimum: int, where: str = "") -> tuple[int, 
     return int(items[0]), int(items[1])
 
 
+def flag(value: Any, name: str, where: str = "") -> bool:
+    """``value`` as a bool; PyTorch refuses ints for its bool flags too.
+
+    Raises:
+        TypeError: if ``value`` is not a bool, naming the argument.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{_prefix(where)}{name} must be a bool, got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: Any, op_name: str) -> str:
+    """A loss's ``reduction`` if it is "mean", "sum" or "none".
+
+    Raises:
+        ValueError: for anything else, naming the op.
+    """
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_dim(dim: Any, ndim: int, name: str, op_name: str, shape: tuple[int, ...]) -> int:
+    """``dim`` as a non-negative axis of a tensor with ``ndim`` axes (a 0-d tensor takes 0 and -1).
+
+    Args:
+        dim: the axis, negative counting from the end.
+        ndim: the number of axes it indexes (one more than the input's for unsqueeze).
+        name: the argument's name, for the message.
+        op_name: the op, for the message.
+        shape: the input's shape, for the message.
+
+    Returns:
+        The axis in range(max(ndim, 1)).
+
+    Raises:
+        TypeError: if it is not an int.
+        ValueError: if it is out of range, naming the argument and the shape.
+    """
+    if not _is_int(dim):
+        raise TypeError(f"{op_name}: {name} must be an int, got {dim!r}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise ValueError(f"{op_name}: {name}={dim} is out of range for a tensor of shape {tuple(shape)}")
+    return int(dim) % bound
+
+
+def normalize_dims(dim: Any, ndim: int, op_name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``dim`` (None, an int or a sequence of ints) as a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts dim 0 and -1, as in PyTorch, and reduces over no axis.
+
+    Raises:
+        TypeError: if dim is not None, an int or a sequence of ints.
+        ValueError: if an axis is out of range for ``shape`` or repeated.
+    """
+    if dim is None:
+        return tuple(range(ndim))
+    items = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not all(_is_int(a) for a in items):
+        raise TypeError(f"{op_name}: dim must be None, an int or a tuple of ints, got {dim!r}")
+    bound = max(ndim, 1)
+    if any(not -bound <= a < bound for a in items):
+        raise ValueError(f"{op_name}: dim {dim!r} is out of range for a tensor of shape {tuple(shape)}")
+    axes = tuple(sorted(int(a) % bound for a in items)) if ndim else ()
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op_name}: dim {dim!r} repeats an axis")
+    return axes
+
+
 def shape_of(x: Any, name: str = "x", where: str = "") -> tuple[int, ...]:
     """The shape of a Tensor, an ndarray or a (rectangular) array-like.
 
@@ -225,6 +302,8 @@ def _geometry(x: tuple, w: tuple, b: tuple | None, stride: Any, padding: Any, di
     return Geometry(x, w, b, stride, pads, dilation, groups)
 
 
+# Module-level, and safe so: bounded (256 entries), lru_cache is thread-safe, a Geometry is never
+# changed after it is built (a forked child may share the entries), and cache_clear() empties it.
 _cached_geometry = functools.lru_cache(maxsize=256)(_geometry)
 
 

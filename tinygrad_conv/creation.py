@@ -20,6 +20,9 @@ import numpy as np
 from ._checks import integer, real
 from .tensor import Tensor, floating_dtype, get_default_dtype
 
+# Process-wide on purpose, as torch.default_generator: one seed (manual_seed) for factories and nn.init.
+# Threads may share it (a numpy Generator serializes draws on its bit generator's lock); a forked child
+# inherits its state and so draws what the parent would, unless it calls manual_seed, as in PyTorch.
 default_generator = np.random.default_rng()
 
 float32 = np.float32  # tc.float32 and tc.float64 stand for torch.float32 and torch.float64 in ported code
@@ -54,7 +57,10 @@ def _shape(size: tuple, where: str) -> tuple[int, ...]:
     """Varargs ``(2, 3)`` or one sequence ``((2, 3),)`` as a tuple of ints >= 0."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(integer(n, "size", minimum=0, where=where) for n in size)
+    shape = tuple(integer(n, "size", minimum=0, where=where) for n in size)
+    if math.prod(shape) > np.iinfo(np.intp).max // 8:
+        raise ValueError(f"{where}: size {shape} has more elements than an array can hold")
+    return shape
 
 
 def _tensor(array: np.ndarray, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
@@ -67,6 +73,14 @@ def _tensor(array: np.ndarray, dtype: Any, device: Any, requires_grad: bool) -> 
 
 def _like(input: Any, dtype: Any, where: str) -> tuple[tuple[int, ...], Any]:
     """The shape of ``input`` and the dtype for a ``*_like`` factory: ``dtype``, else the input's if floating."""
+    if not hasattr(input, "dtype"):  # a list or a number: it must be numeric
+        try:
+            kind = np.asarray(input).dtype.kind
+        except ValueError:
+            raise ValueError(f"{where}: input is a ragged sequence, not a rectangular array") from None
+        if kind not in "biuf":
+            raise TypeError(f"{where}: input must be a Tensor, an ndarray or numeric array-like, "
+                            f"got {type(input).__name__}")
     if dtype is None and hasattr(input, "dtype"):  # a Tensor, an ndarray or a torch.Tensor
         try:
             dtype = floating_dtype(input.dtype)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+# Process-wide on purpose, as torch.set_default_dtype: one cell holding a dtype, set only by set_default_dtype.
 _default_dtype = [np.dtype(np.float64)]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._checks import real
+from ._checks import flag, real
 from .lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 from .tensor import Tensor
 
@@ -106,8 +106,7 @@ class SGD(Optimizer):
         self.momentum = real(momentum, "momentum", minimum=0, where="SGD")
         self.dampening = real(dampening, "dampening", where="SGD")
         self.weight_decay = real(weight_decay, "weight_decay", minimum=0, where="SGD")
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"SGD: nesterov must be a bool, got {nesterov!r}")
+        flag(nesterov, "nesterov", "SGD")
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening 0")
         self.nesterov = bool(nesterov)

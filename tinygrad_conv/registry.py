@@ -108,6 +108,8 @@ class Op:
         return apply(self, *inputs, **attrs)
 
 
+# The registration tables: filled when an op module is imported (or register_op is called), emptied
+# entry by entry by unregister; calls only read them, so they hold no per-call or per-shape state.
 OPS: dict[str, Op] = {}
 FUNCTIONS: dict[str, Callable[..., Any]] = {}  # every public function the registry made or was given
 METHODS: dict[str, str] = {}  # Tensor attribute -> the function it calls

@@ -82,7 +82,7 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES) 
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        TypeError: if max_bytes is not an int or None.
+        TypeError: if path is not a str or os.PathLike, or max_bytes is not an int or None.
         ValueError: if the file is not a well-formed, pickle-free ``.npz`` of bool, int or float
             arrays (not a zip, corrupt, truncated, with bytes before or after the archive, with
             duplicate or non-``.npy`` members, or holding objects), or if it would expand past
@@ -90,6 +90,8 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES) 
     """
     if max_bytes is not None:
         max_bytes = integer(max_bytes, "max_bytes", minimum=0, where="load")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"load: path must be a file name (str or os.PathLike), got {type(path).__name__}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {os.fspath(path)!r}")
     try:

@@ -19,7 +19,8 @@ from .tensor import Tensor, no_grad, to_float_array
 
 
 def conv2d_backward_steps(
-    x: Any, w: Any, grad: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+    x: np.ndarray | Tensor, w: np.ndarray | Tensor, grad: np.ndarray | Tensor, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1,
 ) -> dict[str, Any]:
     """The literal conv2d backward, returning each intermediate array by name.
 

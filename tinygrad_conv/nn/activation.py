@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._checks import real
 from ..ops.activations import (
-    check_inplace, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, sigmoid, silu, softmax, softplus,
-    softmax_dim, tanh,
+    check_inplace, elu, gelu, hardtanh, leaky_relu, logsigmoid, relu, sigmoid, silu, softplus, tanh,
 )
+from ..ops.softmax import log_softmax, softmax, softmax_dim
 from ..tensor import Tensor
 from .module import Module
 
@@ -34,21 +36,21 @@ class _Inplace(Module):
 class ReLU(_Inplace):
     """max(x, 0) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return relu(x)
 
 
 class ReLU6(_Inplace):
     """min(max(x, 0), 6) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return hardtanh(x, 0.0, 6.0)
 
 
 class SiLU(_Inplace):
     """x * sigmoid(x) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return silu(x)
 
 
@@ -64,7 +66,7 @@ class LeakyReLU(_Inplace):
         super().__init__(inplace)
         self.negative_slope = real(negative_slope, "negative_slope", where="LeakyReLU", finite=False)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -83,7 +85,7 @@ class ELU(_Inplace):
         super().__init__(inplace)
         self.alpha = real(alpha, "alpha", where="ELU", finite=False)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return elu(x, self.alpha)
 
     def extra_repr(self) -> str:
@@ -109,7 +111,7 @@ class Hardtanh(_Inplace):
         if not self.max_val > self.min_val:
             raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
@@ -119,21 +121,21 @@ class Hardtanh(_Inplace):
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise, computed stably."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return sigmoid(x)
 
 
 class Tanh(Module):
     """tanh(x) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return tanh(x)
 
 
 class LogSigmoid(Module):
     """log(sigmoid(x)) elementwise, computed stably."""
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return logsigmoid(x)
 
 
@@ -153,7 +155,7 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return gelu(x, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -173,7 +175,7 @@ class Softplus(Module):
         self.beta = real(beta, "beta", where="Softplus", finite=False)
         self.threshold = real(threshold, "threshold", where="Softplus", finite=False)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -198,7 +200,7 @@ class Softmax(_SoftmaxBase):
         dim: the axis; None picks PyTorch's implicit (deprecated) axis with its warning.
     """
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return softmax(x, self.dim)
 
 
@@ -209,5 +211,5 @@ class LogSoftmax(_SoftmaxBase):
         dim: the axis; None picks PyTorch's implicit (deprecated) axis with its warning.
     """
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return log_softmax(x, self.dim)

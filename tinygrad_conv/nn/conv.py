@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, matching_dtype, pair, shape_of
+from .._checks import flag, integer, matching_dtype, pair, shape_of
 from ..conv import conv2d
 from ..conv1d import conv1d
 from ..conv_transpose import conv_transpose2d
@@ -80,8 +80,7 @@ class _ConvNd(Module):
         if any(p >= s and p >= d for p, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError(f"{where}: output_padding {self.output_padding} must be smaller than the stride "
                              f"{self.stride} or the dilation {self.dilation}")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"{where}: bias must be a bool, got {bias!r}")
+        flag(bias, "bias", where)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{where}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
         if self.transposed and padding_mode != "zeros":
@@ -171,7 +170,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         matching_dtype(input, self.weight, type(self).__name__)
         return conv2d(self._padded(input), self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
                       self.groups)
@@ -191,7 +190,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         matching_dtype(input, self.weight, "Conv1d")
         return conv1d(self._padded(input), self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
                       self.groups)
@@ -224,7 +223,7 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, rng, output_padding)
 
-    def forward(self, input: Any, output_size: Any = None) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, output_size: Any = None) -> Tensor:
         """The transposed conv; ``output_size`` (spatial, or with the batch and channel dims) picks output_padding."""
         matching_dtype(input, self.weight, "ConvTranspose2d")
         output_padding = self._output_padding(shape_of(input, "input", "ConvTranspose2d"), output_size)
@@ -272,7 +271,7 @@ class LazyConv2d(Conv2d):
         self._settings(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, 0)
         self._lazy = (dtype, rng)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(input, "input", "LazyConv2d")
         if len(shape) not in (3, 4):
             raise ValueError(f"LazyConv2d: input must be (C, H, W) or (N, C, H, W), got {tuple(shape)}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._checks import real
 from ..ops.dropout import dropout, dropout2d
 from ..tensor import Tensor
@@ -35,7 +37,7 @@ class Dropout(_Dropout):
         ValueError: if p is outside [0, 1].
     """
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return dropout(x, self.p, self.training)
 
 
@@ -50,5 +52,5 @@ class Dropout2d(_Dropout):
         ValueError: if p is outside [0, 1].
     """
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return dropout2d(x, self.p, self.training)

@@ -37,7 +37,7 @@ class Linear(Module):
         bound = 1 / math.sqrt(self.in_features)
         self.bias = Parameter(init.uniform((self.out_features,), bound, rng, dtype)) if bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "x", "Linear")
         if len(shape) == 0 or shape[-1] != self.in_features:
             raise ValueError(f"Linear: input of shape {tuple(shape)} must end with in_features={self.in_features}")
@@ -56,7 +56,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -70,7 +70,7 @@ class Unflatten(Module):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return unflatten(x, self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
@@ -106,7 +106,7 @@ class LazyLinear(Linear):
         self.in_features = 0
         self._lazy = (bias, rng, dtype)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "x", "LazyLinear")
         if not shape:
             raise ValueError("LazyLinear: a 0-d input has no features")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import integer, real
-from ..ops.classification import check_reduction, cross_entropy, nll_loss
+import numpy as np
+
+from .._checks import check_reduction, integer, real
+from ..ops.classification import cross_entropy, nll_loss
 from ..ops.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss,
 )
@@ -53,7 +55,7 @@ class CrossEntropyLoss(_Loss):
         if self.label_smoothing > 1:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
 
@@ -65,21 +67,21 @@ class NLLLoss(_Loss):
         self.register_buffer("weight", _data_tensor(weight))
         self.ignore_index = integer(ignore_index, "ignore_index", where="NLLLoss")
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
 class MSELoss(_Loss):
     """``mse_loss(input, target, reduction)``, as ``torch.nn.MSELoss``."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """``l1_loss(input, target, reduction)``, as ``torch.nn.L1Loss``."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return l1_loss(input, target, self.reduction)
 
 
@@ -90,7 +92,7 @@ class SmoothL1Loss(_Loss):
         super().__init__(reduction)
         self.beta = real(beta, "beta", minimum=0.0, where="SmoothL1Loss")
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
@@ -103,7 +105,7 @@ class HuberLoss(_Loss):
         if self.delta <= 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -114,7 +116,7 @@ class BCELoss(_Loss):
         super().__init__(reduction)
         self.register_buffer("weight", _data_tensor(weight))
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -126,7 +128,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("weight", _data_tensor(weight))
         self.register_buffer("pos_weight", _data_tensor(pos_weight))
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
 
 
@@ -140,5 +142,5 @@ class KLDivLoss(Module):
                              f"got {reduction!r}")
         self.reduction, self.log_target = reduction, bool(log_target)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray, target: Tensor | np.ndarray) -> Tensor:
         return kl_div(input, target, self.reduction, self.log_target)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, matching_dtype, real, shape_of
+from .._checks import flag, integer, matching_dtype, real, shape_of
 from ..ops.normalization import batch_norm, group_norm, layer_norm, normalized_dims
 from ..tensor import Tensor, floating_dtype, get_default_dtype
 from .module import Module, Parameter
@@ -21,12 +21,6 @@ from .module import Module, Parameter
 
 def _dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else floating_dtype(dtype)
-
-
-def _flag(value: Any, name: str, where: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 class _BatchNorm(Module):
@@ -41,8 +35,8 @@ class _BatchNorm(Module):
         self.num_features = integer(num_features, "num_features", minimum=1, where=where)
         self.eps = real(eps, "eps", minimum=0.0, where=where)
         self.momentum = None if momentum is None else real(momentum, "momentum", where=where)
-        self.affine = _flag(affine, "affine", where)
-        self.track_running_stats = _flag(track_running_stats, "track_running_stats", where)
+        self.affine = flag(affine, "affine", where)
+        self.track_running_stats = flag(track_running_stats, "track_running_stats", where)
         dtype = _dtype(dtype)
         self.weight = Parameter(np.ones(self.num_features, dtype)) if self.affine else None
         self.bias = Parameter(np.zeros(self.num_features, dtype)) if self.affine and bias else None
@@ -69,7 +63,7 @@ class _BatchNorm(Module):
         if self.bias is not None:
             self.bias.data[...] = 0
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "input", type(self).__name__)
         if len(shape) not in self._ranks:
             expected = " or ".join(f"{rank}D" for rank in self._ranks)
@@ -135,13 +129,13 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = normalized_dims(normalized_shape, "LayerNorm")
         self.eps = real(eps, "eps", minimum=0.0, where="LayerNorm")
-        self.elementwise_affine = _flag(elementwise_affine, "elementwise_affine", "LayerNorm")
+        self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "LayerNorm")
         dtype = _dtype(dtype)
         affine = self.elementwise_affine
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if affine and bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         if self.weight is not None:
             matching_dtype(x, self.weight, "LayerNorm")
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -175,12 +169,12 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({self.num_channels}) must be divisible by num_groups "
                              f"({self.num_groups})")
         self.eps = real(eps, "eps", minimum=0.0, where="GroupNorm")
-        self.affine = _flag(affine, "affine", "GroupNorm")
+        self.affine = flag(affine, "affine", "GroupNorm")
         dtype = _dtype(dtype)
         self.weight = Parameter(np.ones(self.num_channels, dtype)) if self.affine else None
         self.bias = Parameter(np.zeros(self.num_channels, dtype)) if self.affine and bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
         shape = shape_of(x, "input", "GroupNorm")
         if len(shape) < 2 or shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, ...), got input {tuple(shape)}")

@@ -37,7 +37,7 @@ class _Pad(Module):
         super().__init__()
         self.padding = _padding(padding, self.sides, type(self).__name__)
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         return pad(input, self.padding, self.mode)
 
     def extra_repr(self) -> str:
@@ -59,7 +59,7 @@ class ConstantPad1d(_Pad):
         real(value, "value", where=type(self).__name__, finite=False)
         self.value = value  # as given, so the repr reads as PyTorch's
 
-    def forward(self, input: Any) -> Tensor:
+    def forward(self, input: Tensor | np.ndarray) -> Tensor:
         return pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.pooling import (
-    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, avg_pool2d, check_divisor, check_flag,
-    max_pool1d, max_pool2d, pool_arguments,
-)
+import numpy as np
+
+from .._checks import flag
+from ..ops.pooling import avg_pool2d, check_divisor, max_pool2d, pool_arguments
+from ..ops.pooling_variants import adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_output_size, avg_pool1d, max_pool1d
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -21,8 +23,8 @@ class _MaxPoolNd(Module):
         super().__init__()
         name = type(self).__name__
         pool_arguments(kernel_size, stride, padding, name, dilation, self.spatial)
-        self.return_indices = check_flag(return_indices, "return_indices", name)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
+        self.return_indices = flag(return_indices, "return_indices", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
 
@@ -35,7 +37,7 @@ class MaxPool2d(_MaxPoolNd):
     """``max_pool2d`` as a layer: ``MaxPool2d(kernel_size, stride=None, padding=0, dilation=1,
     return_indices=False, ceil_mode=False)``, as ``torch.nn.MaxPool2d``."""
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -45,7 +47,7 @@ class MaxPool1d(_MaxPoolNd):
 
     spatial = 1
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -59,13 +61,13 @@ class AvgPool2d(Module):
         super().__init__()
         name = type(self).__name__
         pool_arguments(kernel_size, stride, padding, name)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
-        self.count_include_pad = check_flag(count_include_pad, "count_include_pad", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
+        self.count_include_pad = flag(count_include_pad, "count_include_pad", name)
         check_divisor(divisor_override, name)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.divisor_override = padding, divisor_override
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                           self.divisor_override)
 
@@ -81,11 +83,11 @@ class AvgPool1d(Module):
         super().__init__()
         name = type(self).__name__
         kernel, strides, pads, _ = pool_arguments(kernel_size, stride, padding, name, spatial=1)
-        self.ceil_mode = check_flag(ceil_mode, "ceil_mode", name)
-        self.count_include_pad = check_flag(count_include_pad, "count_include_pad", name)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", name)
+        self.count_include_pad = flag(count_include_pad, "count_include_pad", name)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -100,7 +102,7 @@ class AdaptiveAvgPool2d(Module):
         adaptive_output_size((1, 1), output_size, type(self).__name__)
         self.output_size = output_size
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -114,9 +116,9 @@ class AdaptiveMaxPool2d(Module):
         super().__init__()
         adaptive_output_size((1, 1), output_size, type(self).__name__)
         self.output_size = output_size
-        self.return_indices = check_flag(return_indices, "return_indices", type(self).__name__)
+        self.return_indices = flag(return_indices, "return_indices", type(self).__name__)
 
-    def forward(self, input: Any) -> Any:
+    def forward(self, input: Tensor | np.ndarray) -> Any:
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:

@@ -25,3 +25,8 @@ def unary_samples(rng: np.random.Generator) -> list[Sample]:
 def positive_samples(rng: np.random.Generator) -> list[Sample]:
     """Positive inputs, for log and sqrt."""
     return [Sample((np.abs(rng.standard_normal((3, 4))) + 0.2,)), Sample((np.array(2.5),))]
+
+
+def real_samples(rng: np.random.Generator) -> list[Sample]:
+    """A matrix and a 0-d value, for smooth ops defined everywhere (exp, sin, ...)."""
+    return [Sample((rng.standard_normal((3, 4)),)), Sample((np.array(0.7),))]

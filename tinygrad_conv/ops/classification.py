@@ -12,26 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, real, shape_of
+from .._checks import check_reduction, integer, real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor
-from .activations import stable_log_softmax
-
-REDUCTIONS = ("mean", "sum", "none")
+from .softmax import stable_log_softmax
 
 
 # --- shared by every loss -------------------------------------------------------------
-def check_reduction(reduction: Any, op_name: str) -> str:
-    """``reduction`` if it is "mean", "sum" or "none".
-
-    Raises:
-        ValueError: for anything else, naming the op.
-    """
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise ValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
 def reduce_loss(losses: np.ndarray, reduction: str, denominator: Any = None) -> np.ndarray:
     """Sum the losses, divide the sum by ``denominator`` (default: their count), or keep them.
 
@@ -313,8 +300,8 @@ nll_loss = register_op(
 
 
 @register_function
-def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy, as ``torch.nn.functional.cross_entropy``: one fused op.
 
     The target is class indices or, when it has the input's shape, class probabilities
@@ -358,7 +345,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
 
 
 @register_function(method=False)
-def one_hot(tensor: Any, num_classes: int = -1) -> np.ndarray:
+def one_hot(tensor: Tensor | np.ndarray, num_classes: int = -1) -> np.ndarray:
     """One-hot encoding of class indices, as ``torch.nn.functional.one_hot`` (no gradient).
 
     Args:

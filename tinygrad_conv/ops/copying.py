@@ -51,7 +51,7 @@ def _is_device(value: Any) -> bool:
 
 
 @register_function
-def to(input: Any, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
+def to(input: Tensor | np.ndarray, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
        copy: bool = False) -> Tensor:
     """``input`` with another dtype, as ``torch.Tensor.to``: ``x.to(np.float32)``, ``x.to("cpu")``, ``x.to(other)``.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import real, shape_of
+from .._checks import flag, real, shape_of
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
 
@@ -50,8 +50,7 @@ def _check_p(p: Any, training: Any, op_name: str) -> float:
     p = real(p, "p", where=op_name)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op_name}: dropout probability has to be between 0 and 1, but got {p}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: training must be a bool, got {training!r}")
+    flag(training, "training", op_name)
     return p
 
 
@@ -69,7 +68,7 @@ def _drop(input: Any, p: float, mask_shape: tuple[int, ...], op_name: str) -> Te
 
 
 @register_function(method=False)
-def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor | np.ndarray, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p), as ``torch.nn.functional.dropout``.
 
     The mask comes from ``tc.nn.init``'s shared generator: ``tc.nn.init.manual_seed(s)``
@@ -94,7 +93,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 @register_function(method=False)
-def dropout2d(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout2d(input: Tensor | np.ndarray, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero whole channels with probability ``p`` and scale the rest by 1 / (1 - p), as ``torch.nn.functional.dropout2d``.
 
     One draw per (input.shape[0], input.shape[1]) pair: for (N, C, H, W) each example's channel

@@ -20,12 +20,8 @@ import numpy as np
 
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor
-from ._samples import binary_samples, positive_samples, unary_samples
+from ._samples import binary_samples, positive_samples, real_samples, unary_samples
 from .arithmetic import check_broadcast
-
-
-def _real_samples(rng: np.random.Generator) -> list[Sample]:
-    return [Sample((rng.standard_normal((3, 4)),)), Sample((np.array(0.7),))]
 
 
 # --- abs, square ----------------------------------------------------------------------
@@ -50,7 +46,7 @@ def _square_vjp(g, x, needs_grad):
 
 abs = register_op("abs", _abs_forward, _abs_vjp, inputs=("input",), samples=unary_samples,  # noqa: A001
                   method=("abs", "__abs__"), doc="``|input|`` elementwise; its gradient at 0 is 0, as in PyTorch.")
-square = register_op("square", _square_forward, _square_vjp, inputs=("input",), samples=_real_samples,
+square = register_op("square", _square_forward, _square_vjp, inputs=("input",), samples=real_samples,
                      doc="``input * input`` elementwise.")
 
 
@@ -126,9 +122,9 @@ def _cos_vjp(g, x, needs_grad):
     return (grad,)
 
 
-sin = register_op("sin", _sin_forward, _sin_vjp, inputs=("input",), samples=_real_samples,
+sin = register_op("sin", _sin_forward, _sin_vjp, inputs=("input",), samples=real_samples,
                   doc="The sine, elementwise (radians).")
-cos = register_op("cos", _cos_forward, _cos_vjp, inputs=("input",), samples=_real_samples,
+cos = register_op("cos", _cos_forward, _cos_vjp, inputs=("input",), samples=real_samples,
                   doc="The cosine, elementwise (radians).")
 
 
@@ -242,7 +238,7 @@ clamp = register_op(
 
 
 @register_function
-def clip(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clip(input: Tensor | np.ndarray, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """``clamp`` under numpy's name, as ``torch.clip``."""
     return clamp(input, min, max)
 
@@ -294,7 +290,7 @@ def as_condition(condition: Any) -> np.ndarray:
 
 
 @register_function(method=False)
-def where(condition: Any, input: Any, other: Any) -> Tensor:
+def where(condition: Any, input: Tensor | np.ndarray | float, other: Tensor | np.ndarray | float) -> Tensor:
     """``input`` where ``condition`` holds, else ``other``, broadcasting all three, as ``torch.where``.
 
     Args:

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import real
+from .._checks import REDUCTIONS, check_reduction, real
 from ..registry import Sample, register_op
 from .classification import (  # noqa: F401 - cross_entropy, nll_loss and one_hot are losses too
-    REDUCTIONS, check_reduction, cross_entropy, data_array, grad_scale, nll_loss, one_hot, reduce_loss,
+    cross_entropy, data_array, grad_scale, nll_loss, one_hot, reduce_loss,
 )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import integer, real
+from .._checks import flag, integer, real
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 
@@ -88,8 +88,7 @@ def _batch_norm_forward(x, weight, bias, *, running_mean, running_var, training,
     var_stat = _running_stat(running_var, "running_var", channels, x.shape)
     _check_affine(weight, "weight", (channels,), x.shape, "batch_norm")
     _check_affine(bias, "bias", (channels,), x.shape, "batch_norm")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"batch_norm: training must be a bool, got {training!r}")
+    flag(training, "training", "batch_norm")
     momentum = real(momentum, "momentum", where="batch_norm")
     eps = _check_eps(eps, "batch_norm")
     shape = (1, channels) + (1,) * (x.ndim - 2)
@@ -163,7 +162,7 @@ _batch_norm = register_op(
 
 
 @register_function(method=False)
-def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
+def batch_norm(input: Tensor | np.ndarray, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization over every axis but the channel axis 1, as ``torch.nn.functional.batch_norm``.
 
@@ -251,7 +250,8 @@ _layer_norm = register_op(
 
 
 @register_function(method=False)
-def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(input: Tensor | np.ndarray, normalized_shape: Any, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
     """Standardize over the last dims, as ``torch.nn.functional.layer_norm``.
 
     Each slice ``input[..., *normalized_shape]`` is standardized with its own mean and biased
@@ -323,7 +323,8 @@ _group_norm = register_op(
 
 
 @register_function(method=False)
-def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+def group_norm(input: Tensor | np.ndarray, num_groups: int, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
     """Standardize each example's channels in groups, as ``torch.nn.functional.group_norm``.
 
     The C channels of each example are split into ``num_groups`` consecutive groups; each group

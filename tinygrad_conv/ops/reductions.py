@@ -12,39 +12,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._checks import flag, normalize_dims
 from ..registry import ALIASES, Sample, register_function, register_op
 from ..tensor import Tensor
 from ._samples import unary_samples
-
-
-def normalize_dims(dim: Any, ndim: int, op_name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """``dim`` (None, an int or a sequence of ints) as a sorted tuple of non-negative axes.
-
-    A 0-d tensor accepts dim 0 and -1, as in PyTorch.
-
-    Raises:
-        TypeError: if dim is not None, an int or a sequence of ints.
-        ValueError: if an axis is out of range for ``shape`` or repeated.
-    """
-    if dim is None:
-        return tuple(range(ndim))
-    items = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in items):
-        raise TypeError(f"{op_name}: dim must be None, an int or a tuple of ints, got {dim!r}")
-    bound = builtins.max(ndim, 1)
-    if any(not -bound <= a < bound for a in items):
-        raise ValueError(f"{op_name}: dim {dim!r} is out of range for a tensor of shape {shape}")
-    axes = tuple(sorted(int(a) % bound for a in items)) if ndim else ()
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op_name}: dim {dim!r} repeats an axis")
-    return axes
-
-
-def check_keepdim(keepdim: Any, op_name: str) -> bool:
-    """``keepdim`` as a bool, or a TypeError naming the op."""
-    if not isinstance(keepdim, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: keepdim must be a bool, got {keepdim!r}")
-    return bool(keepdim)
 
 
 def _expand(g: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -70,7 +41,7 @@ _DEFAULTS = {"dim": None, "keepdim": False}
 # --- sum, mean ------------------------------------------------------------------------
 def _sum_forward(x, *, dim, keepdim):
     axes = normalize_dims(dim, x.ndim, "sum", x.shape)
-    return np.sum(x, axis=axes, keepdims=check_keepdim(keepdim, "sum")), (x.shape, axes)
+    return np.sum(x, axis=axes, keepdims=flag(keepdim, "keepdim", "sum")), (x.shape, axes)
 
 
 def _sum_vjp(g, saved, needs_grad, *, dim, keepdim):
@@ -82,7 +53,7 @@ def _mean_forward(x, *, dim, keepdim):
     axes = normalize_dims(dim, x.ndim, "mean", x.shape)
     count = int(np.prod([x.shape[a] for a in axes]))
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is NaN, as in PyTorch
-        out = np.sum(x, axis=axes, keepdims=check_keepdim(keepdim, "mean")) / np.asarray(count, x.dtype)
+        out = np.sum(x, axis=axes, keepdims=flag(keepdim, "keepdim", "mean")) / np.asarray(count, x.dtype)
     return out, (x.shape, axes, count)
 
 
@@ -104,7 +75,7 @@ def _extreme_forward(name: str, pick: Any) -> Any:
         if any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
             raise ValueError(f"{name}: cannot reduce over an empty axis (input {x.shape}, dim {dim!r})")
         out = pick(x, axis=axes, keepdims=True)
-        return (out if check_keepdim(keepdim, name) else np.squeeze(out, axes)), (x, out, axes)
+        return (out if flag(keepdim, "keepdim", name) else np.squeeze(out, axes)), (x, out, axes)
 
     return forward
 
@@ -178,7 +149,7 @@ class ValuesIndices(NamedTuple):
 
 def _arg_extreme(name: str, pick: Any, x: Any, dim: Any, keepdim: Any) -> np.ndarray:
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    keepdim = check_keepdim(keepdim, name)
+    keepdim = flag(keepdim, "keepdim", name)
     if dim is None:
         if data.size == 0:
             raise ValueError(f"{name}: cannot reduce an empty tensor (input {data.shape})")
@@ -207,7 +178,7 @@ def _with_alias(name: str, dim: Any, keepdim: Any, kwargs: dict[str, Any]) -> tu
 
 
 @register_function
-def argmax(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
+def argmax(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
     """The index of the maximum (the first among ties) over ``dim``, or of the flattened input; an int64 ndarray.
 
     Raises:
@@ -218,7 +189,7 @@ def argmax(input: Any, dim: int | None = None, keepdim: bool = False, **aliases:
 
 
 @register_function
-def argmin(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
+def argmin(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> np.ndarray:
     """The index of the minimum (the first among ties) over ``dim``, or of the flattened input; an int64 ndarray.
 
     Raises:
@@ -244,13 +215,13 @@ def _extreme_with_indices(name: str, pick: Any, total: Any, x: Any, dim: Any, ke
         return ValuesIndices(take_along_dim(tensor.reshape(1), indices=np.zeros(1, np.intp), dim=0).reshape(()),
                              np.zeros((), np.int64))
     values = take_along_dim(tensor, indices=index, dim=axis[0])
-    if not check_keepdim(keepdim, name):
+    if not flag(keepdim, "keepdim", name):
         values, index = values.squeeze(axis[0]), np.squeeze(index, axis[0])
     return ValuesIndices(values, index.astype(np.int64))
 
 
 @register_function(name="max")
-def max(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
+def max(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
     """The maximum, as ``torch.max``.
 
     ``max(x)`` is the largest element (a 0-d Tensor; tied maxima share the gradient evenly,
@@ -265,7 +236,7 @@ def max(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: An
 
 
 @register_function(name="min")
-def min(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
+def min(input: Tensor | np.ndarray, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Any:  # noqa: A001
     """The minimum, as ``torch.min``: like ``max`` with the smallest element."""
     return _extreme_with_indices("min", np.argmin, amin, input, dim, keepdim, aliases)
 
@@ -273,7 +244,7 @@ def min(input: Any, dim: int | None = None, keepdim: bool = False, **aliases: An
 # --- logsumexp --------------------------------------------------------------------------
 def _logsumexp_forward(x, *, dim, keepdim):
     axes = normalize_dims(dim, x.ndim, "logsumexp", x.shape)
-    keepdim = check_keepdim(keepdim, "logsumexp")
+    keepdim = flag(keepdim, "keepdim", "logsumexp")
     top = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
     top = np.where(np.isfinite(top), top, 0)
     with np.errstate(divide="ignore"):

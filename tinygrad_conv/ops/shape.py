@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import shape_of
+from .._checks import check_dim, shape_of
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 
@@ -19,21 +19,6 @@ from ..tensor import Tensor
 class TensorIndexError(IndexError, ValueError):
     """An index out of range. Both an IndexError (so Python's iteration protocol works) and a
     ValueError (the project's bad-argument error), as numpy's AxisError is."""
-
-
-def check_dim(dim: Any, ndim: int, name: str, op_name: str, shape: tuple[int, ...]) -> int:
-    """``dim`` as a non-negative axis of a tensor with ``ndim`` axes (a 0-d tensor takes 0 and -1).
-
-    Raises:
-        TypeError: if it is not an int.
-        ValueError: if it is out of range, naming the argument and the shape.
-    """
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
-        raise TypeError(f"{op_name}: {name} must be an int, got {dim!r}")
-    bound = builtins.max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise ValueError(f"{op_name}: {name}={dim} is out of range for a tensor of shape {shape}")
-    return int(dim) % bound
 
 
 def _as_ints(values: tuple, what: str, op_name: str) -> tuple[int, ...]:
@@ -68,7 +53,7 @@ _reshape = register_op("reshape", _reshape_forward, _reshape_vjp, inputs=("input
 
 
 @register_function(method=("reshape", "view"))
-def reshape(input: Any, *shape: Any) -> Tensor:
+def reshape(input: Tensor | np.ndarray, *shape: Any) -> Tensor:
     """``input`` with a new shape, as ``torch.reshape``: ``reshape(x, (2, -1))`` or ``x.reshape(2, -1)``.
 
     ``x.view(...)`` is the same (numpy arrays have no strides to keep, so it always works).
@@ -81,7 +66,7 @@ def reshape(input: Any, *shape: Any) -> Tensor:
 
 
 @register_function
-def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input: Tensor | np.ndarray, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim`` .. ``end_dim`` (inclusive) into one; by default every axis, as ``torch.flatten``.
 
     ``nn.Flatten`` starts at 1 and keeps the batch axis.
@@ -100,7 +85,7 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 @register_function
-def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
+def unflatten(input: Tensor | np.ndarray, dim: int, sizes: Any) -> Tensor:
     """Split axis ``dim`` into ``sizes`` (one entry may be -1), as ``torch.unflatten``.
 
     Raises:
@@ -116,7 +101,7 @@ def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
 
 
 @register_function
-def squeeze(input: Any, dim: int | tuple[int, ...] | None = None) -> Tensor:
+def squeeze(input: Tensor | np.ndarray, dim: int | tuple[int, ...] | None = None) -> Tensor:
     """Drop axes of size 1: all of them, or those among ``dim`` (others are kept), as ``torch.squeeze``."""
     shape = shape_of(input, "input", "squeeze")
     if dim is None:
@@ -127,7 +112,7 @@ def squeeze(input: Any, dim: int | tuple[int, ...] | None = None) -> Tensor:
 
 
 @register_function
-def unsqueeze(input: Any, dim: int) -> Tensor:
+def unsqueeze(input: Tensor | np.ndarray, dim: int) -> Tensor:
     """Insert an axis of size 1 at position ``dim`` (negative counts from the end of the result)."""
     shape = shape_of(input, "input", "unsqueeze")
     axis = check_dim(dim, len(shape) + 1, "dim", "unsqueeze", shape)
@@ -156,7 +141,7 @@ _permute = register_op("permute", _permute_forward, _permute_vjp, inputs=("input
 
 
 @register_function
-def permute(input: Any, *dims: Any) -> Tensor:
+def permute(input: Tensor | np.ndarray, *dims: Any) -> Tensor:
     """``input`` with its axes reordered: ``permute(x, (2, 0, 1))`` or ``x.permute(2, 0, 1)``.
 
     Raises:
@@ -172,7 +157,7 @@ def permute(input: Any, *dims: Any) -> Tensor:
 
 
 @register_function
-def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
+def transpose(input: Tensor | np.ndarray, dim0: int, dim1: int) -> Tensor:
     """``input`` with axes ``dim0`` and ``dim1`` swapped, as ``torch.transpose``."""
     shape = shape_of(input, "input", "transpose")
     ndim = len(shape)
@@ -232,7 +217,7 @@ _repeat = register_op("repeat", _repeat_forward, _repeat_vjp, inputs=("input",),
 
 
 @register_function
-def expand(input: Any, *size: Any) -> Tensor:
+def expand(input: Tensor | np.ndarray, *size: Any) -> Tensor:
     """``input`` broadcast to ``size``, as ``Tensor.expand``: axes of size 1 grow, -1 keeps an axis.
 
     Raises:
@@ -242,7 +227,7 @@ def expand(input: Any, *size: Any) -> Tensor:
 
 
 @register_function
-def repeat(input: Any, *repeats: Any) -> Tensor:
+def repeat(input: Tensor | np.ndarray, *repeats: Any) -> Tensor:
     """``input`` tiled ``repeats[i]`` times along axis i, as ``Tensor.repeat`` (numpy's ``tile``)."""
     return _repeat(input, repeats=_as_ints(repeats, "repeats", "repeat"))
 
@@ -292,7 +277,7 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
 
 
 @register_function
-def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(tensor: Tensor | np.ndarray, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``tensor`` along ``dim``: of ``split_size_or_sections`` each (the last may be shorter), or of the given sizes.
 
     Raises:
@@ -316,7 +301,7 @@ def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tenso
 
 
 @register_function
-def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(input: Tensor | np.ndarray, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split ``input`` into ``chunks`` pieces of ceil(length / chunks) along ``dim`` (fewer if they run out)."""
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks < 1:
         raise ValueError(f"chunk: chunks must be an int >= 1, got {chunks!r}")
@@ -396,7 +381,7 @@ _getitem = register_op("getitem", _getitem_forward, _getitem_vjp, inputs=("input
 
 
 @register_function(method=("__getitem__",))
-def getitem(input: Any, index: Any) -> Tensor:
+def getitem(input: Tensor | np.ndarray, index: Any) -> Tensor:
     """``input[index]`` with numpy semantics; repeated integer indices accumulate their gradients.
 
     Raises:
