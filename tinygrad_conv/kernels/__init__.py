@@ -11,7 +11,7 @@ library and (optionally) threadpoolctl. The modules, one job each:
 - ``settings``: the route (``use``, ``get_route``), the tuning thresholds (``tuning``), the defaults;
 - ``geometry``: the shape arithmetic;
 - ``im2col``: im2col, col2im and their variants;
-- ``plain``: the "im2col" route; ``blocked``: the "fast" route;
+- ``plain``: the "im2col" route; ``blocked``: the "fast" route; ``grouped``: groups > 1 on either route;
 - ``buffers``: the bounded pool of scratch arrays (``clear_buffers``, ``set_buffer_reuse``, ``set_buffer_cap``);
 - ``threads``: the split of a batch across threads (``set_num_threads``).
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import blocked, plain
+from . import blocked, grouped, plain
 from .buffers import buffer_stats, clear_buffers, set_buffer_cap, set_buffer_reuse
 from .geometry import Geometry
 from .settings import ROUTES, Tuning, get_route, get_tuning, tuning, use
@@ -57,7 +57,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geom: Geo
     """
     route = _kernel_route(route)
     if geom.groups > 1:
-        return _grouped_forward(x, w, b, geom, route)
+        y, saved = grouped.forward(x, w, b, geom, get_tuning())
+        return y, ("grouped", saved)
     if route == "im2col":
         y, saved = plain.forward(x, w, b, geom)
     else:
@@ -73,7 +74,7 @@ def conv2d_backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tup
     """
     route, inner = saved
     if route == "grouped":
-        return _grouped_backward(g, inner, geom, needs_grad)
+        return grouped.backward(g, inner, geom, needs_grad, get_tuning())
     if route == "im2col":
         dx, dw, db = plain.backward(g, inner, geom, needs_grad)
     else:
@@ -99,8 +100,7 @@ def conv2d_input_grad(g: np.ndarray, w: np.ndarray, geom: Geometry, route: str |
 def _weights_only(w: np.ndarray, geom: Geometry, route: str) -> tuple:
     """What a forward would have saved, as far as the input gradient reads it: the weight."""
     if geom.groups > 1:
-        sub = _group_geometry(geom)
-        return "grouped", [_weights_only(part, sub, route) for part in np.split(w.reshape(geom.w4_shape), geom.groups)]
+        return "grouped", (grouped.uses_direct(geom, get_tuning()), None, w)
     return route, ((None, w) if route == "im2col" else (None, None, w))
 
 
@@ -109,35 +109,3 @@ def _kernel_route(route: str | None) -> str:
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
     return "fast" if route == "literal" else route
-
-
-def _group_geometry(geom: Geometry) -> Geometry:
-    n, c, h, w = geom.x4_shape
-    per = geom.w4_shape
-    b_shape = None if geom.b_shape is None else (per[0] // geom.groups,)
-    return Geometry((n, c // geom.groups, h, w), (per[0] // geom.groups,) + per[1:], b_shape, geom.stride,
-                    geom.pads, geom.dilation)
-
-
-def _grouped_forward(x, w, b, geom: Geometry, route: str) -> tuple[np.ndarray, tuple]:
-    """groups > 1: each group is a conv of its own channels; one call per group."""
-    sub, gr = _group_geometry(geom), geom.groups
-    x5 = x.reshape(geom.n, gr, sub.c, *geom.x4_shape[2:])
-    w5, b2 = w.reshape(gr, sub.o, *geom.w4_shape[1:]), None if b is None else b.reshape(gr, sub.o)
-    y = np.empty((geom.n, gr, sub.o) + geom.out_hw, dtype=np.result_type(*(a for a in (x, w, b) if a is not None)))
-    saves = []
-    for i in range(gr):
-        y_i, saved = conv2d_forward(np.ascontiguousarray(x5[:, i]), w5[i], None if b2 is None else b2[i], sub, route)
-        y[:, i] = y_i
-        saves.append(saved)
-    return y.reshape(geom.y_shape), ("grouped", saves)
-
-
-def _grouped_backward(g, saves: list, geom: Geometry, needs_grad):
-    sub, gr = _group_geometry(geom), geom.groups
-    g5 = g.reshape(geom.n, gr, sub.o, *geom.out_hw)
-    grads = [conv2d_backward(np.ascontiguousarray(g5[:, i]), saves[i], sub, needs_grad) for i in range(gr)]
-    dx = np.stack([d[0] for d in grads], 1).reshape(geom.x_shape) if needs_grad[0] else None
-    dw = np.concatenate([d[1] for d in grads], 0).reshape(geom.w_shape) if needs_grad[1] else None
-    db = np.concatenate([d[2] for d in grads], 0).reshape(geom.b_shape) if needs_grad[2] else None
-    return dx, dw, db

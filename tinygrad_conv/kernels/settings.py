@@ -42,11 +42,18 @@ class Tuning:
         split_min_flops: GEMM flops per direction from which the images are split across
             threads. Below 1e7 (about 0.1 ms of GEMM) handing work to a thread costs more
             than it saves. 0 splits every conv with at least two images.
+        direct_max_multiplier: a grouped conv with one input channel per group (depthwise)
+            and at most this many output channels per group runs as kh*kw shifted
+            multiply-adds instead of batched GEMMs (grouped.py). At multiplier 1 a GEMM per
+            channel and image is 1 x kh*kw by kh*kw x H'*W', mostly call overhead: direct took
+            0.6x the time of the GEMMs (fwd+bwd, 3x3, (32, 32, 16, 16)); at multiplier 2 it
+            took 1.4x, at 4 2.8x (each tap's broadcast multiply-add then runs once per output).
     """
 
     literal_dx_max: int = 1 << 15
     chunk: int = 1 << 18
     split_min_flops: float = 1e7
+    direct_max_multiplier: int = 1
 
 
 BUFFER_CAP = 192 << 20
@@ -108,7 +115,7 @@ class tuning:
     block and splits every batch across the threads.
 
     Args:
-        **overrides: fields of ``Tuning`` (literal_dx_max, chunk, split_min_flops).
+        **overrides: fields of ``Tuning`` (literal_dx_max, chunk, split_min_flops, direct_max_multiplier).
 
     Raises:
         TypeError: for an unknown field name.
