@@ -77,8 +77,11 @@ class Optimizer:
                 self._update(p, p.grad, state)
 
     def _check(self, index: int, p: Tensor, state: dict[str, np.ndarray]) -> None:
+        grad, data = p.grad, p.data
+        if (type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype.kind == data.dtype.kind
+                and data.flags.writeable and all(key == "step" or b.shape == data.shape for key, b in state.items())):
+            return  # the common case, checked without building a message
         where = f"{type(self).__name__}.step: params[{index}]"
-        grad = p.grad
         if not isinstance(grad, np.ndarray) or grad.shape != p.shape or grad.dtype.kind != p.dtype.kind:
             got = (f"shape {grad.shape} and dtype {grad.dtype}" if isinstance(grad, np.ndarray)
                    else f"a {type(grad).__name__}")
@@ -122,7 +125,8 @@ class SGD(Optimizer):
                 state["momentum"] = np.array(grad, copy=True)
             buf = state["momentum"]
             grad = grad + self.momentum * buf if self.nesterov else buf
-        p.data -= (self.lr * grad).astype(p.dtype, copy=False)
+        data = p.data  # in place: assigning p.data would convert it again
+        data -= (self.lr * grad).astype(p.dtype, copy=False)
 
 
 class Adam(Optimizer):
@@ -161,7 +165,8 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         step_size = self.lr / (1 - beta1**t)
         denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
-        p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+        data = p.data  # in place: assigning p.data would convert it again
+        data -= (step_size * m / denom).astype(p.dtype, copy=False)
 
 
 class AdamW(Adam):
