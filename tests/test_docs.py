@@ -22,7 +22,7 @@ import tinygrad_conv as tc
 from tinygrad_conv.registry import FUNCTIONS, OPS, unregister
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "walkthrough.md", "models.md", "pytorch.md"]
+PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "walkthrough.md", "models.md", "pytorch.md", "derivation.md"]
 EXEC_PAGES = ["index.md", "tutorial.md", "custom_op.md", "gallery.md", "pytorch.md"]  # run at build time, output on the page
 FENCE = re.compile(
     r"(?P<skip><!-- skip -->\s*\n)?^```python(?P<attrs>[^\n]*)\n(?P<code>.*?)^```\s*$", re.DOTALL | re.MULTILINE
