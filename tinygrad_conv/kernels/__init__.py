@@ -13,7 +13,8 @@ library and (optionally) threadpoolctl. The modules, one job each:
 - ``im2col``: im2col, col2im and their variants;
 - ``plain``: the "im2col" route; ``blocked``: the "fast" route; ``grouped``: groups > 1 on either route;
 - ``buffers``: the bounded pool of scratch arrays (``clear_buffers``, ``set_buffer_reuse``, ``set_buffer_cap``);
-- ``threads``: the split of a batch across threads (``set_num_threads``).
+- ``threads``: the split of a batch across threads (``set_num_threads``), BLAS on one thread;
+- ``products``: ``matmul`` on those threads (the matmul op's GEMMs).
 
 The "literal" route is the seed's algorithm in ``tinygrad_conv/conv.py``; the conv op reads
 ``get_route()`` and runs it there.
@@ -27,7 +28,8 @@ from . import blocked, grouped, plain
 from .buffers import buffer_stats, clear_buffers, set_buffer_cap, set_buffer_reuse
 from .geometry import Geometry
 from .settings import ROUTES, Tuning, get_route, get_tuning, tuning, use
-from .threads import get_num_threads, set_num_threads
+from .products import BLAS_THREADED_MIN
+from .threads import blas_one_thread, get_num_threads, set_num_threads
 
 __all__ = [
     "ROUTES", "Geometry", "Tuning", "buffer_stats", "clear_buffers", "conv2d_backward", "conv2d_forward",
@@ -56,6 +58,14 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geom: Geo
         ValueError: for an unknown route.
     """
     route = _kernel_route(route)
+    if geom.gemm_flops >= 2 * BLAS_THREADED_MIN:  # a GEMM BLAS might thread: on one thread, ours split it
+        with blas_one_thread():
+            return _forward(x, w, b, geom, route)
+    return _forward(x, w, b, geom, route)
+
+
+def _forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geom: Geometry, route: str
+             ) -> tuple[np.ndarray, tuple]:
     if geom.groups > 1:
         y, saved = grouped.forward(x, w, b, geom, get_tuning())
         return y, ("grouped", saved)
@@ -72,6 +82,14 @@ def conv2d_backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tup
 
     Runs the route that made ``saved``; it never writes into ``g``.
     """
+    if geom.gemm_flops >= 2 * BLAS_THREADED_MIN:
+        with blas_one_thread():
+            return _backward(g, saved, geom, needs_grad)
+    return _backward(g, saved, geom, needs_grad)
+
+
+def _backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tuple[bool, bool, bool]
+              ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     route, inner = saved
     if route == "grouped":
         return grouped.backward(g, inner, geom, needs_grad, get_tuning())

@@ -1,22 +1,29 @@
-"""Split a large conv's images across threads, each running single-threaded BLAS on its own range.
+"""Split work across threads, each running single-threaded BLAS on its own range.
 
 A multi-threaded OpenBLAS GEMM leaves its worker threads spinning for tens of milliseconds
-after it returns: between two GEMMs the conv's copies (im2col, col2im) then run on one core
-while the workers spin on the others. Giving each thread its own range of images instead,
-with BLAS limited to one thread meanwhile, runs the copies in parallel too and keeps each
-thread's images in its own cache.
+after it returns. Between two GEMMs the conv's copies (im2col, col2im) then run on one core
+while the workers spin on the others, and a split started in that time shares its cores
+with them: one small Linear layer with two BLAS threads made the next step's convs 40%
+slower. So every BLAS call of tinygrad_conv runs inside ``blas_one_thread()``, and the
+parallel work is ours: ``split_images`` gives each thread its own range of images (the
+copies run in parallel too, and each thread's images stay in its own cache).
+
+``blas_one_thread()`` is counted across threads: the first region to open limits BLAS to one
+thread, the last to close gives BLAS back the count it had. A numpy call of the user's that
+runs in another thread at that moment also runs on one BLAS thread; nothing else changes.
 
 The thread count is ``set_num_threads(n)``, else the ``TINYGRAD_CONV_NUM_THREADS`` environment
 variable, else BLAS's own thread count; 1 turns the split off. It needs ``threadpoolctl``
-(an optional dependency) to limit BLAS to one thread per worker; without it the work runs
-in one piece. The worker threads are started once and kept (a larger count starts a larger
-pool in their place). Nothing here changes CPU
-affinity: where the threads run is the scheduler's business (after the machine idles,
-Linux may briefly run two of them on one core).
+(an optional dependency) to limit BLAS to one thread; without it the work runs in one piece
+and BLAS keeps its threads. The worker threads are started once and kept (a larger count
+starts a larger pool in their place). Nothing here changes CPU affinity: where the threads
+run is the scheduler's business (after the machine idles, Linux may briefly run two of them
+on one core).
 
 Fork safety: a child forked while (or after) the parent's workers existed has none of them
 (fork copies only the calling thread), so after a fork the child forgets the parent's pool
-and lock and starts its own on its first split.
+and lock and starts its own on its first split; a child forked inside a BLAS region gets
+BLAS's thread count back.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ _workers: ThreadPoolExecutor | None = None
 _num_threads: int | None = None  # None: the environment variable, else BLAS's count
 _ENV_THREADS = env_int("TINYGRAD_CONV_NUM_THREADS", 0)
 _blas: Any = False  # False: not looked up yet
+_region_lock = threading.Lock()
+_region_users = 0  # open blas_one_thread() regions, in all threads
+_region_saved: list[int] = []  # each BLAS library's thread count before the first region opened
 
 
 def _blas_controller() -> Any:
@@ -51,9 +61,61 @@ def _blas_controller() -> Any:
 
 
 def _blas_threads(blas: Any) -> int:
-    """BLAS's thread count: numpy's library where threadpoolctl can tell which it is, else the largest."""
-    mine = [c.num_threads for c in blas.lib_controllers if "numpy" in c.filepath]
-    return max(mine or [c.num_threads for c in blas.lib_controllers])
+    """BLAS's thread count outside our regions: numpy's library where threadpoolctl can tell which it is, else the largest."""
+    with _region_lock:
+        counts = list(_region_saved) if _region_users else [c.get_num_threads() for c in blas.lib_controllers]
+    mine = [n for c, n in zip(blas.lib_controllers, counts) if "numpy" in c.filepath]
+    return max(mine or counts)
+
+
+class blas_one_thread:
+    """A region in which BLAS runs on one thread: ``with blas_one_thread(): ...``.
+
+    Regions nest and overlap across threads: BLAS is limited when the first one opens and
+    gets its previous thread counts back when the last one closes. Without threadpoolctl
+    it does nothing.
+    """
+
+    __slots__ = ("_libs",)
+
+    def __enter__(self) -> blas_one_thread:
+        global _region_users, _region_saved
+        blas = _blas_controller()
+        self._libs = None if blas is None else blas.lib_controllers
+        if self._libs is not None:
+            with _region_lock:
+                if _region_users == 0:
+                    _region_saved = [lib.get_num_threads() for lib in self._libs]
+                    for lib, count in zip(self._libs, _region_saved):
+                        if count != 1:
+                            _set_blas_threads(lib, 1)
+                _region_users += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _region_users
+        if self._libs is not None:
+            with _region_lock:
+                _region_users -= 1
+                if _region_users == 0:
+                    for lib, count in zip(self._libs, _region_saved):
+                        if count != 1:
+                            _set_blas_threads(lib, count)
+
+
+def _set_blas_threads(lib: Any, count: int) -> None:
+    """Set one BLAS library's thread count from whichever thread calls.
+
+    threadpoolctl (3.8 and later) lets only the first thread that set OpenBLAS's count set it
+    again and silently ignores the others; a region may open in any thread, so it takes
+    control for this one call and then gives it up.
+    """
+    release = getattr(type(lib), "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    lib.set_num_threads(count)
+    if release is not None:
+        release()
 
 
 def get_num_threads() -> int:
@@ -79,41 +141,45 @@ def set_num_threads(n: int | None) -> None:
 
 
 def split_images(work: Callable[[int, int], Any], n: int) -> list[Any]:
-    """Run ``work(lo, hi)`` on consecutive ranges of the n images, one range per thread.
+    """Run ``work(lo, hi)`` on consecutive ranges of the n items, one range per thread, on one-thread BLAS.
 
     Args:
-        work: computes images lo..hi-1; the ranges are disjoint, so it may write its
-            images' slices of shared outputs. It must not raise BLAS's thread count.
-        n: the number of images.
+        work: computes items lo..hi-1; the ranges are disjoint, so it may write its
+            items' slices of shared outputs. It must not raise BLAS's thread count.
+        n: the number of items (images, or rows of a product).
 
     Returns:
-        The results of ``work``, in image order (one result when it ran in one piece).
+        The results of ``work``, in order (one result when it ran in one piece).
     """
     global _workers
-    blas = _blas_controller()
-    parts = min(n, get_num_threads()) if blas is not None else 1
-    if parts < 2 or not _lock.acquire(blocking=False):
-        return [work(0, n)]
-    try:
-        if _workers is None or _workers._max_workers < parts - 1:
-            if _workers is not None:
-                _workers.shutdown(wait=True)
-            _workers = ThreadPoolExecutor(parts - 1, thread_name_prefix="tinygrad_conv")
-        ranges = [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
-        with blas.limit(limits=1):
+    parts = min(n, get_num_threads()) if _blas_controller() is not None else 1
+    with blas_one_thread():
+        if parts < 2 or not _lock.acquire(blocking=False):
+            return [work(0, n)]
+        try:
+            if _workers is None or _workers._max_workers < parts - 1:
+                if _workers is not None:
+                    _workers.shutdown(wait=True)
+                _workers = ThreadPoolExecutor(parts - 1, thread_name_prefix="tinygrad_conv")
+            ranges = [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
             futures = [_workers.submit(work, lo, hi) for lo, hi in ranges[1:]]
             try:
                 own = work(*ranges[0])
             finally:
                 wait(futures)  # never leave a worker writing after an error here
-        return [own] + [f.result() for f in futures]
-    finally:
-        _lock.release()
+            return [own] + [f.result() for f in futures]
+        finally:
+            _lock.release()
 
 
 def _after_fork() -> None:
-    global _lock, _workers
+    global _lock, _workers, _region_lock, _region_users
     _lock, _workers = threading.Lock(), None  # the parent's workers do not exist here
+    _region_lock = threading.Lock()
+    if _region_users and _blas not in (False, None):  # forked inside a region: BLAS gets its count back
+        for lib, count in zip(_blas.lib_controllers, _region_saved):
+            _set_blas_threads(lib, count)
+    _region_users = 0
 
 
 if hasattr(os, "register_at_fork"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.products import matmul as _product
 from ..registry import Sample, register_op
 
 
@@ -18,7 +19,7 @@ def _matmul_forward(a, b):
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: the batch dimensions of a {a.shape} and b {b.shape} do not broadcast") from None
-    return np.matmul(a, b), (a, b)
+    return _product(a, b), (a, b)
 
 
 def _matmul_vjp(g, saved, needs_grad):
@@ -32,10 +33,10 @@ def _matmul_vjp(g, saved, needs_grad):
     b2 = b[:, None] if b.ndim == 1 else b
     ga = gb = None
     if needs_grad[0]:
-        ga = g @ np.swapaxes(b2, -1, -2)
+        ga = _product(g, np.swapaxes(b2, -1, -2))
         ga = ga[..., 0, :] if a.ndim == 1 else ga
     if needs_grad[1]:
-        gb = np.swapaxes(a2, -1, -2) @ g
+        gb = _product(np.swapaxes(a2, -1, -2), g)
         gb = gb[..., 0] if b.ndim == 1 else gb
     return ga, gb
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.products import matmul as _product
 from .._checks import flag, integer
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
@@ -50,12 +51,12 @@ def _adaptive_avg_forward(x, *, output_size):
     ho, wo = adaptive_output_size(x.shape, output_size, "adaptive_avg_pool2d")
     rows, cols = _members(x.shape[-2], ho, x.dtype), _members(x.shape[-1], wo, x.dtype)
     counts = rows.sum(1)[:, None] * cols.sum(1)
-    return (rows @ x @ cols.T) / counts, (rows, cols, counts)
+    return _product(_product(rows, x), cols.T) / counts, (rows, cols, counts)
 
 
 def _adaptive_avg_vjp(g, saved, needs_grad, **attrs):
     rows, cols, counts = saved
-    return (rows.T @ (g / counts) @ cols,)
+    return (_product(_product(rows.T, g / counts), cols),)
 
 
 def _adaptive_index(n: int, out: int) -> np.ndarray:
