@@ -22,7 +22,8 @@ stops with an error naming the model and both losses.
 
 Timing: both frameworks warm up, then run alternating blocks of steps (``--rounds``
 blocks each, a ``--settle`` pause before each block so that the other framework's
-spinning worker threads have gone to sleep); every step is timed on its own and the
+spinning worker threads have gone to sleep, then untimed steps for 0.2 s, since the first
+steps after a pause run slower in both frameworks); every step is timed on its own and the
 table gives the median of the ``--steps`` timed steps, from this one run.
 
 Other processes on a small machine distort the figures (a 2-thread step waits for a thread
@@ -427,9 +428,22 @@ class Timing:
     redone: int = 0
 
 
+BLOCK_WARMUP_S = 0.2
+"""Untimed steps, for at least this long, after each pause: the steps right after a pause ran up to
+1.5x slower for about 0.1 s on the project's VM (both frameworks), where a training loop runs
+its steps back to back."""
+
+
 def timed_block(step: Step, size: int, settle: float) -> tuple[tuple[list[float], list[float]], float | None]:
-    """(wall, CPU) seconds of ``size`` steps after a ``settle`` pause, and the other processes' load meanwhile."""
+    """(wall, CPU) seconds of ``size`` steps after a ``settle`` pause, and the other processes' load meanwhile.
+
+    After the pause the block runs untimed steps for ``BLOCK_WARMUP_S`` (at least two) first.
+    """
     time.sleep(settle)
+    start, warm = time.perf_counter(), 0
+    while warm < 2 or (settle > 0 and time.perf_counter() - start < BLOCK_WARMUP_S):
+        step()
+        warm += 1
     before = cpu_ticks()
     times = time_steps_both(step, size)
     return times, foreign_load(before, cpu_ticks())
