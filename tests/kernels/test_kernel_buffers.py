@@ -82,3 +82,35 @@ def test_set_cap_and_reuse_switch_and_clear():
         tc.kernels.set_buffer_cap(-1)
     with pytest.raises(TypeError, match="bool"):
         tc.kernels.set_buffer_reuse(1)
+
+
+def test_large_op_results_reuse_memory_only_once_their_tensors_are_gone():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6, 28, 28)).astype(np.float32)  # 1.2 MB: from the pool
+    first = tc.relu(tc.Tensor(x))
+    kept = first.numpy().copy()
+    second = tc.relu(tc.Tensor(-x))  # the first result is alive: another array
+    assert not np.shares_memory(first.numpy(), second.numpy())
+    np.testing.assert_array_equal(first.numpy(), kept)
+    pointer = first.numpy().__array_interface__["data"][0]
+    del first
+    third = tc.relu(tc.Tensor(x))
+    assert third.numpy().__array_interface__["data"][0] == pointer  # reused once free
+    np.testing.assert_array_equal(third.numpy(), kept)
+
+
+def test_gradients_through_pooled_results_are_right_over_repeated_steps():
+    rng = np.random.default_rng(1)
+    x = tc.Tensor(rng.standard_normal((8, 16, 32, 32)), requires_grad=True)  # 1 MiB float64
+    expected = None
+    for _ in range(3):
+        x.grad = None
+        y = tc.max_pool2d(tc.relu(x), 2)
+        z = tc.relu(-x)
+        (y.sum() + tc.sigmoid(z).sum() + tc.tanh(y).sum()).backward()
+        if expected is None:
+            expected = x.grad.copy()
+        np.testing.assert_array_equal(x.grad, expected)
+    relu_x, pooled = np.maximum(x.data, 0), None
+    pooled = relu_x.reshape(8, 16, 16, 2, 16, 2).max(axis=(3, 5))
+    np.testing.assert_allclose(y.numpy(), pooled)

@@ -151,6 +151,22 @@ def get_buffer(key: tuple, shape: tuple, dtype: np.dtype, zeros_kept: bool = Fal
     return POOL.get(key, shape, dtype, zeros_kept)
 
 
+def result_buffer(key: tuple, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """An array for an op's result or gradient (uninitialized): from the pool when it is large.
+
+    An array of ``settings.POOLED_MIN_BYTES`` or more is taken from the pool, so that an
+    elementwise op's fresh result does not fault in a page per 4 KiB every step; a smaller
+    one is a plain ``np.empty``. ``key`` names the op and the role of the array.
+    """
+    dtype = np.dtype(dtype)
+    size = dtype.itemsize
+    for extent in shape:
+        size *= extent
+    if size < settings.POOLED_MIN_BYTES:
+        return np.empty(shape, dtype)
+    return POOL.get(key, tuple(shape), dtype)
+
+
 def row_padded(key: tuple, n: int, rows: int, cols: int, dtype: np.dtype, zeros_kept: bool = False) -> np.ndarray:
     """n (rows, cols) matrices, with spare cache lines per row where a row is a multiple of 4 KiB.
 

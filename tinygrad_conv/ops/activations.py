@@ -3,8 +3,10 @@
 softmax and log_softmax along a dim are in ``softmax.py``.
 
 Each follows torch.nn.functional: its arguments, and its gradient rule also at the kinks and at NaN.
-The hot ones (relu, sigmoid, tanh) run in place on one fresh array and keep float32; numpy's
-``np.where`` and ``np.maximum(x, 0)`` are several times slower than the loops used here.
+The hot ones (relu, sigmoid, tanh) run in place on one array and keep float32; numpy's
+``np.where`` and ``np.maximum(x, 0)`` are several times slower than the loops used here. Their
+large results and gradients come from the kernels' buffer pool (``result_buffer``): a fresh
+multi-MiB array faults in a page per 4 KiB every step, which took longer than the arithmetic.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import flag, real
+from ..kernels.buffers import result_buffer
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
 from ._erf import erfc
@@ -31,15 +34,20 @@ def _relu_forward(x, *, inplace):
     check_inplace(inplace, "relu")
     # On large arrays numpy's two-sided clip is its fastest loop (max against a scalar is ~3x slower);
     # on small ones clip's Python wrapper costs more than the arithmetic.
-    out = np.clip(x, 0, np.inf) if x.size > 4096 else np.maximum(x, 0)
+    out = result_buffer(("relu",), x.shape, x.dtype)
+    if x.size > 4096:
+        np.clip(x, 0, np.inf, out=out)
+    else:
+        np.maximum(x, 0, out=out)
     out += 0  # -0.0 + 0 is +0.0: relu never returns -0.0 (PyTorch's relu does not either)
-    alive = np.asarray(x <= 0)
+    alive = result_buffer(("relu", "alive"), x.shape, np.bool_)
+    np.less_equal(x, 0, out=alive)
     np.logical_not(alive, out=alive)  # NaN passes the gradient, as PyTorch's threshold_backward
     return out, alive
 
 
 def _relu_vjp(g, alive, needs_grad, **attrs):
-    return (g * alive,)
+    return (np.multiply(g, alive, out=result_buffer(("relu", "grad"), g.shape, g.dtype)),)
 
 
 relu = register_op("relu", _relu_forward, _relu_vjp, inputs=("input",), defaults={"inplace": False},
@@ -52,7 +60,7 @@ relu = register_op("relu", _relu_forward, _relu_vjp, inputs=("input",), defaults
 def _sigmoid_forward(x):
     # 1 / (1 + exp(-x)) is accurate for any x; exp overflows (to inf, giving 0) only where the result is below
     # the smallest float, as in PyTorch.
-    out = np.asarray(np.negative(x))
+    out = np.negative(x, out=result_buffer(("sigmoid",), x.shape, x.dtype))
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1
@@ -61,7 +69,7 @@ def _sigmoid_forward(x):
 
 
 def _sigmoid_vjp(g, out, needs_grad):  # g * out * (1 - out)
-    grad = np.subtract(1, out)
+    grad = np.subtract(1, out, out=result_buffer(("sigmoid", "grad"), out.shape, out.dtype))
     grad *= out
     grad *= g
     return (grad,)
@@ -73,12 +81,12 @@ sigmoid = register_op("sigmoid", _sigmoid_forward, _sigmoid_vjp, inputs=("input"
 
 # --- tanh ---------------------------------------------------------------------------
 def _tanh_forward(x):
-    out = np.tanh(x)
+    out = np.tanh(x, out=result_buffer(("tanh",), x.shape, x.dtype))
     return out, out
 
 
 def _tanh_vjp(g, out, needs_grad):  # g * (1 - out**2)
-    grad = np.asarray(out * out)
+    grad = np.multiply(out, out, out=result_buffer(("tanh", "grad"), out.shape, out.dtype))
     np.subtract(1, grad, out=grad)
     grad *= g
     return (grad,)

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._checks import flag, integer, pair
+from ..kernels.buffers import result_buffer
 from ..registry import REQUIRED, Sample, register_function, register_op
 from ..tensor import Tensor, as_input
 from .reductions import take_along_dim
@@ -122,10 +123,12 @@ class _Windows:
         out[..., t : t + x.shape[-2], l : l + x.shape[-1]] = x
         return out
 
-    def zeros_padded(self, g: np.ndarray) -> np.ndarray:
-        """Zeros shaped as the padded input, for the gradient ``g`` of the output."""
+    def zeros_padded(self, g: np.ndarray, role: str) -> np.ndarray:
+        """Zeros shaped as the padded input, for the gradient ``g`` of the output (``role`` names the op)."""
         (t, l), (b, r) = self.before, self.after
-        return np.zeros(g.shape[:-2] + (self.size[0] + t + b, self.size[1] + l + r), g.dtype)
+        grad = result_buffer((role, "grad"), g.shape[:-2] + (self.size[0] + t + b, self.size[1] + l + r), g.dtype)
+        grad.fill(0)
+        return grad
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
         (t, l) = self.before
@@ -182,9 +185,12 @@ def _windows(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any
 # --- max_pool2d ----------------------------------------------------------------------------
 def _running_max(views: list[np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """The elementwise maximum of ``views`` and, per element, the first k that holds it (the last NaN's)."""
-    best = np.array(views[0])
-    offsets = np.zeros(best.shape, dtype)
-    better, step = np.empty(best.shape, bool), np.empty(best.shape, dtype)
+    best = result_buffer(("max_pool2d",), views[0].shape, views[0].dtype)
+    np.copyto(best, views[0])
+    offsets = result_buffer(("max_pool2d", "offsets"), best.shape, dtype)
+    offsets.fill(0)
+    better = result_buffer(("max_pool2d", "better"), best.shape, np.bool_)
+    step = result_buffer(("max_pool2d", "step"), best.shape, dtype)
     for k in range(1, len(views)):
         np.greater(views[k], best, out=better)
         np.maximum(best, views[k], out=best)  # NaN propagates
@@ -243,9 +249,9 @@ def _max_pool_vjp(g, saved, needs_grad, **attrs):
     offsets, win = saved
     if win.area > _LOOP_UP_TO:
         return (_scatter(g, win.flat_indices(offsets), win.size),)
-    dxp = win.zeros_padded(g)
-    hit = np.empty(offsets.shape, bool)
-    part = None if win.disjoint else np.empty(g.shape, g.dtype)
+    dxp = win.zeros_padded(g, "max_pool2d")
+    hit = result_buffer(("max_pool2d", "hit"), offsets.shape, np.bool_)
+    part = None if win.disjoint else result_buffer(("max_pool2d", "part"), g.shape, g.dtype)
     for k, view in enumerate(win.views(dxp)):
         np.equal(offsets, k, out=hit)
         if part is None:
@@ -288,7 +294,7 @@ def _avg_pool_forward(x, *, kernel_size, stride, padding, ceil_mode, count_inclu
 
 def _avg_pool_vjp(g, saved, needs_grad, **attrs):
     win, divisor = saved
-    share, dxp = g / divisor, win.zeros_padded(g)
+    share, dxp = g / divisor, win.zeros_padded(g, "avg_pool2d")
     if win.disjoint and win.area > _LOOP_UP_TO:
         np.copyto(win.blocks(dxp, writeable=True), share[..., None, None])
     else:
