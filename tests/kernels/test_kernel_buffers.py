@@ -114,3 +114,23 @@ def test_gradients_through_pooled_results_are_right_over_repeated_steps():
     relu_x, pooled = np.maximum(x.data, 0), None
     pooled = relu_x.reshape(8, 16, 16, 2, 16, 2).max(axis=(3, 5))
     np.testing.assert_allclose(y.numpy(), pooled)
+
+
+@pytest.mark.parametrize("kernel_size, stride, padding", [(2, 2, 0), (3, 2, 1), (2, 1, 0)])
+def test_pooled_results_are_fully_written_even_when_fresh_memory_is_garbage(kernel_size, stride, padding):
+    from tinygrad_conv.kernels.buffers import POOL
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 16, 32, 32))  # 1 MiB: results and gradients come from the pool
+    grads = []
+    for poison in (False, True):
+        tc.kernels.clear_buffers()
+        POOL.poison = poison  # fresh pool arrays start as NaN: a skipped write shows
+        try:
+            t = tc.Tensor(x, requires_grad=True)
+            (tc.max_pool2d(tc.relu(t), kernel_size, stride, padding) * 2).sum().backward()
+            grads.append(t.grad.copy())
+        finally:
+            POOL.poison = False
+    assert not np.isnan(grads[1]).any()
+    np.testing.assert_array_equal(grads[0], grads[1])

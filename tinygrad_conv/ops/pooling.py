@@ -108,6 +108,12 @@ class _Windows:
         return all(s >= d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation, self.kernel))
 
     @property
+    def tiles(self) -> bool:
+        """The windows cover the input exactly once (2x2 windows of stride 2 on an even grid, say)."""
+        return not self.padded and all(k == s and d == 1 and o * s == n for k, s, d, o, n in
+                                       zip(self.kernel, self.stride, self.dilation, self.out, self.size))
+
+    @property
     def area(self) -> int:
         return int(np.prod(self.kernel))
 
@@ -123,11 +129,15 @@ class _Windows:
         out[..., t : t + x.shape[-2], l : l + x.shape[-1]] = x
         return out
 
-    def zeros_padded(self, g: np.ndarray, role: str) -> np.ndarray:
-        """Zeros shaped as the padded input, for the gradient ``g`` of the output (``role`` names the op)."""
+    def zeros_padded(self, g: np.ndarray, role: str, fill: bool = True) -> np.ndarray:
+        """Zeros shaped as the padded input, for the gradient ``g`` of the output (``role`` names the op).
+
+        ``fill=False`` leaves them unset, for a caller that writes every element.
+        """
         (t, l), (b, r) = self.before, self.after
         grad = result_buffer((role, "grad"), g.shape[:-2] + (self.size[0] + t + b, self.size[1] + l + r), g.dtype)
-        grad.fill(0)
+        if fill:
+            grad.fill(0)
         return grad
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
@@ -249,7 +259,7 @@ def _max_pool_vjp(g, saved, needs_grad, **attrs):
     offsets, win = saved
     if win.area > _LOOP_UP_TO:
         return (_scatter(g, win.flat_indices(offsets), win.size),)
-    dxp = win.zeros_padded(g, "max_pool2d")
+    dxp = win.zeros_padded(g, "max_pool2d", fill=not win.tiles)  # tiling windows write every element below
     hit = result_buffer(("max_pool2d", "hit"), offsets.shape, np.bool_)
     part = None if win.disjoint else result_buffer(("max_pool2d", "part"), g.shape, g.dtype)
     for k, view in enumerate(win.views(dxp)):
