@@ -509,3 +509,15 @@ def test_pooling_layers_in_a_small_model():
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     assert nn.MaxPool2d(2)(x).shape == nn.AvgPool2d(2)(x).shape == (2, 1, 4, 4)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=2, stride=1, dilation=2), dict(kernel_size=3, ceil_mode=True)])
+def test_max_pool2d_and_relu_under_no_grad_give_the_recorded_values(kwargs):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 9, 9))
+    x[0, 0, 1, 1], x[1, 2] = np.nan, -np.inf
+    recorded = tc.max_pool2d(tc.relu(tc.Tensor(x, requires_grad=True) - 0.5), **kwargs)
+    with tc.no_grad():
+        inferred = tc.max_pool2d(tc.relu(tc.Tensor(x) - 0.5), **kwargs)
+    np.testing.assert_array_equal(inferred.numpy(), recorded.numpy())

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import flag, real
+from ..grad_mode import is_grad_enabled
 from ..kernels.buffers import result_buffer
 from ..registry import Sample, register_function, register_op
 from ..tensor import Tensor
@@ -40,6 +41,8 @@ def _relu_forward(x, *, inplace):
     else:
         np.maximum(x, 0, out=out)
     out += 0  # -0.0 + 0 is +0.0: relu never returns -0.0 (PyTorch's relu does not either)
+    if not is_grad_enabled():  # inference: nothing is recorded, so the mask is not needed
+        return out
     alive = result_buffer(("relu", "alive"), x.shape, np.bool_)
     np.less_equal(x, 0, out=alive)
     np.logical_not(alive, out=alive)  # NaN passes the gradient, as PyTorch's threshold_backward
