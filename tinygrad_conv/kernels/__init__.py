@@ -58,7 +58,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geom: Geo
         ValueError: for an unknown route.
     """
     route = _kernel_route(route)
-    if geom.gemm_flops >= 2 * BLAS_THREADED_MIN:  # a GEMM BLAS might thread: on one thread, ours split it
+    if _blas_may_thread(geom, route):  # on one BLAS thread: a large conv is split across ours instead
         with blas_one_thread():
             return _forward(x, w, b, geom, route)
     return _forward(x, w, b, geom, route)
@@ -82,7 +82,7 @@ def conv2d_backward(g: np.ndarray, saved: tuple, geom: Geometry, needs_grad: tup
 
     Runs the route that made ``saved``; it never writes into ``g``.
     """
-    if geom.gemm_flops >= 2 * BLAS_THREADED_MIN:
+    if _blas_may_thread(geom, saved[0]):
         with blas_one_thread():
             return _backward(g, saved, geom, needs_grad)
     return _backward(g, saved, geom, needs_grad)
@@ -120,6 +120,20 @@ def _weights_only(w: np.ndarray, geom: Geometry, route: str) -> tuple:
     if geom.groups > 1:
         return "grouped", (grouped.uses_direct(geom, get_tuning()), None, w)
     return route, ((None, w) if route == "im2col" else (None, None, w))
+
+
+def _blas_may_thread(geom: Geometry, route: str) -> bool:
+    """Whether one of this conv's GEMMs is large enough for OpenBLAS to run it on several threads.
+
+    The blocked and grouped routes multiply one image at a time; the "im2col" route and the
+    literal input gradient of a tiny conv multiply the whole batch at once. Opening a
+    one-thread region costs about 20 us, so convs whose GEMMs BLAS runs on one thread anyway
+    skip it.
+    """
+    multiply_adds = geom.gemm_flops // 2
+    if route != "im2col" and geom.literal_dx_size > get_tuning().literal_dx_max:
+        multiply_adds //= max(1, geom.n)
+    return multiply_adds >= BLAS_THREADED_MIN
 
 
 def _kernel_route(route: str | None) -> str:
