@@ -25,8 +25,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim < 2 or b.ndim < 2:
         return np.matmul(a, b)
     rows, inner, cols = a.shape[-2], a.shape[-1], b.shape[-1]
+    size = rows * inner * cols
+    if size < BLAS_THREADED_MIN and a.ndim == b.ndim == 2:  # the common small case, without the batch arithmetic
+        return np.matmul(a, b)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    size = rows * inner * cols * int(np.prod(batch, dtype=np.int64))
+    for extent in batch:
+        size *= extent
     if size < BLAS_THREADED_MIN:
         return np.matmul(a, b)
     if 2 * size < get_tuning().split_min_flops:
