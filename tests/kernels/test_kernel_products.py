@@ -40,3 +40,23 @@ def test_matmul_keeps_float32():
     a, b = rng.standard_normal((300, 200), dtype=np.float32), rng.standard_normal((200, 100), dtype=np.float32)
     with tc.kernels.tuning(split_min_flops=0):
         assert matmul(a, b).dtype == np.float32
+
+
+def test_a_large_matrix_vector_product_runs_on_one_blas_thread(monkeypatch):
+    from tinygrad_conv.kernels import products
+
+    opened = []
+
+    class Region:
+        def __enter__(self):
+            opened.append(True)
+
+        def __exit__(self, *exc):
+            return None
+
+    monkeypatch.setattr(products, "blas_one_thread", Region)
+    rng = np.random.default_rng(3)
+    a, v = rng.standard_normal((1024, 512)), rng.standard_normal(512)
+    np.testing.assert_allclose(matmul(a, v), a @ v, rtol=1e-12)
+    np.testing.assert_allclose(matmul(v[:4], a[:4, :3]), v[:4] @ a[:4, :3], rtol=1e-12)  # small: no region
+    assert opened == [True]

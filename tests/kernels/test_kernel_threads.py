@@ -157,3 +157,44 @@ def test_a_large_conv_and_matmul_leave_blas_as_they_found_it(two_threads):
         a = tc.Tensor(rng.standard_normal((300, 200)), requires_grad=True)
         (tc.conv2d(x, w, padding=1).sum_of_squares() + (a @ a.T).sum()).backward()
         assert _blas_counts() == before
+
+
+FORK_IN_REGION_SCRIPT = textwrap.dedent("""
+    import os
+    from tinygrad_conv.kernels import threads
+
+    def counts():
+        return [lib.get_num_threads() for lib in threads._blas_controller().lib_controllers]
+
+    before = counts()
+    with threads.blas_one_thread():
+        pid = os.fork()
+        if pid == 0:
+            inside = counts()
+    if pid == 0:  # the child left the forking thread's region like the parent: BLAS got its count back
+        with threads.blas_one_thread():
+            again = counts()
+        ok = inside == [1] * len(before) and again == inside and counts() == before
+        print("ok" if ok else f"child {before} {inside} {again} {counts()}", flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_inside_a_region_keeps_that_region_and_closes_it():
+    result = subprocess.run([sys.executable, "-c", FORK_IN_REGION_SCRIPT], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+def test_a_count_set_by_someone_else_inside_a_region_is_not_overwritten():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_counts()
+        with threads.blas_one_thread():
+            for lib in threads._blas_controller().lib_controllers:
+                threads._set_blas_threads(lib, 3)  # another library changes BLAS meanwhile
+        assert _blas_counts() == [3] * len(before)

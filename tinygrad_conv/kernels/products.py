@@ -3,8 +3,9 @@
 ``matmul(a, b)`` is ``np.matmul(a, b)``. A small product runs as it is (OpenBLAS runs a
 GEMM of under 2^18 multiply-adds on one thread by itself); a larger one runs with BLAS
 limited to one thread, so that BLAS's own workers never spin against the conv's split;
-a product of ``Tuning.split_min_flops`` or more is split across the threads by rows of
-the result (by columns when it has fewer rows than threads).
+a product of ``Tuning.split_min_flops`` or more with two matrix operands is split across
+the threads by rows of the result (by columns when it has fewer than 8 rows and more
+columns than rows). A product with a 1-D operand is not split.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ BLAS_THREADED_MIN = 1 << 18
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b)`` for arrays of at least 1 dimension whose shapes were already checked."""
-    if a.ndim < 2 or b.ndim < 2:
-        return np.matmul(a, b)
+    if a.ndim < 2 or b.ndim < 2:  # a matrix-vector product: as many multiply-adds as the larger operand
+        if max(a.size, b.size) < BLAS_THREADED_MIN:
+            return np.matmul(a, b)
+        with blas_one_thread():
+            return np.matmul(a, b)
     rows, inner, cols = a.shape[-2], a.shape[-1], b.shape[-1]
     size = rows * inner * cols
     if size < BLAS_THREADED_MIN and a.ndim == b.ndim == 2:  # the common small case, without the batch arithmetic

@@ -4,13 +4,19 @@ A multi-threaded OpenBLAS GEMM leaves its worker threads spinning for tens of mi
 after it returns. Between two GEMMs the conv's copies (im2col, col2im) then run on one core
 while the workers spin on the others, and a split started in that time shares its cores
 with them: one small Linear layer with two BLAS threads made the next step's convs 40%
-slower. So every BLAS call of tinygrad_conv runs inside ``blas_one_thread()``, and the
-parallel work is ours: ``split_images`` gives each thread its own range of images (the
-copies run in parallel too, and each thread's images stay in its own cache).
+slower. So every BLAS call of tinygrad_conv large enough for OpenBLAS to thread runs
+inside ``blas_one_thread()``, and the parallel work is ours: ``split_images`` gives each
+thread its own range of images (the copies run in parallel too, and each thread's images
+stay in its own cache).
 
 ``blas_one_thread()`` is counted across threads: the first region to open limits BLAS to one
-thread, the last to close gives BLAS back the count it had. A numpy call of the user's that
-runs in another thread at that moment also runs on one BLAS thread; nothing else changes.
+thread, the last to close gives BLAS back the count it had. BLAS's thread count is one
+process-wide setting (for OpenBLAS built with pthreads, numpy's usual build), so while a
+region is open a numpy call of the user's in another thread also runs on one BLAS thread,
+and a limit that another thread sets meanwhile (``threadpoolctl.threadpool_limits``, say)
+starts from one and is left as that thread leaves it. An OpenBLAS built with OpenMP keeps
+one count per thread, which these regions do not follow: there a region limits only the
+thread that opened it, and the split's other threads may still run BLAS's own threads.
 
 The thread count is ``set_num_threads(n)``, else the ``TINYGRAD_CONV_NUM_THREADS`` environment
 variable, else BLAS's own thread count; 1 turns the split off. It needs ``threadpoolctl``
@@ -22,8 +28,9 @@ on one core).
 
 Fork safety: a child forked while (or after) the parent's workers existed has none of them
 (fork copies only the calling thread), so after a fork the child forgets the parent's pool
-and lock and starts its own on its first split; a child forked inside a BLAS region gets
-BLAS's thread count back.
+and lock and starts its own on its first split. Of the parent's open regions the child keeps
+only those of the thread that forked (counted per thread); if that thread had none, BLAS
+gets its thread count back in the child.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ _blas: Any = False  # False: not looked up yet
 _region_lock = threading.Lock()
 _region_users = 0  # open blas_one_thread() regions, in all threads
 _region_saved: list[int] = []  # each BLAS library's thread count before the first region opened
+_depth = threading.local()  # .open: the regions this thread has open (a forked child keeps its own)
 
 
 def _blas_controller() -> Any:
@@ -72,8 +80,8 @@ class blas_one_thread:
     """A region in which BLAS runs on one thread: ``with blas_one_thread(): ...``.
 
     Regions nest and overlap across threads: BLAS is limited when the first one opens and
-    gets its previous thread counts back when the last one closes. Without threadpoolctl
-    it does nothing.
+    gets its previous thread counts back when the last one closes, unless someone else set
+    a count in the meantime (that count stays). Without threadpoolctl it does nothing.
     """
 
     __slots__ = ("_libs",)
@@ -85,11 +93,15 @@ class blas_one_thread:
         if self._libs is not None:
             with _region_lock:
                 if _region_users == 0:
-                    _region_saved = [lib.get_num_threads() for lib in self._libs]
-                    for lib, count in zip(self._libs, _region_saved):
-                        if count != 1:
-                            _set_blas_threads(lib, 1)
+                    saved = [lib.get_num_threads() for lib in self._libs]
+                    try:
+                        _set_all(self._libs, [1] * len(saved), where=saved)
+                    except BaseException:
+                        _set_all(self._libs, saved, where=[1] * len(saved))
+                        raise
+                    _region_saved = saved
                 _region_users += 1
+                _depth.open = getattr(_depth, "open", 0) + 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -97,10 +109,16 @@ class blas_one_thread:
         if self._libs is not None:
             with _region_lock:
                 _region_users -= 1
+                _depth.open -= 1
                 if _region_users == 0:
-                    for lib, count in zip(self._libs, _region_saved):
-                        if count != 1:
-                            _set_blas_threads(lib, count)
+                    _set_all(self._libs, _region_saved, where=[1] * len(_region_saved))
+
+
+def _set_all(libs: list[Any], counts: list[int], *, where: list[int]) -> None:
+    """Set each library's thread count to ``counts[i]`` if it is ``where[i]`` now (and differs)."""
+    for lib, count, expected in zip(libs, counts, where):
+        if count != expected and lib.get_num_threads() == expected:
+            _set_blas_threads(lib, count)
 
 
 def _set_blas_threads(lib: Any, count: int) -> None:
@@ -108,14 +126,18 @@ def _set_blas_threads(lib: Any, count: int) -> None:
 
     threadpoolctl (3.8 and later) lets only the first thread that set OpenBLAS's count set it
     again and silently ignores the others; a region may open in any thread, so it takes
-    control for this one call and then gives it up.
+    control for this one call and then gives it up (and tries again if another thread took
+    control in between).
     """
     release = getattr(type(lib), "clear_controlling_thread", None)
-    if release is not None:
-        release(force=True)
-    lib.set_num_threads(count)
-    if release is not None:
-        release()
+    for _ in range(3):
+        if release is not None:
+            release(force=True)
+        lib.set_num_threads(count)
+        if release is not None:
+            release()
+        if lib.get_num_threads() == count:
+            return
 
 
 def get_num_threads() -> int:
@@ -176,10 +198,11 @@ def _after_fork() -> None:
     global _lock, _workers, _region_lock, _region_users
     _lock, _workers = threading.Lock(), None  # the parent's workers do not exist here
     _region_lock = threading.Lock()
-    if _region_users and _blas not in (False, None):  # forked inside a region: BLAS gets its count back
-        for lib, count in zip(_blas.lib_controllers, _region_saved):
-            _set_blas_threads(lib, count)
-    _region_users = 0
+    mine = getattr(_depth, "open", 0)  # only the forking thread's regions exist in the child
+    if _region_users and not mine and _blas not in (False, None):  # BLAS gets its count back
+        libs = _blas.lib_controllers
+        _set_all(libs, _region_saved, where=[1] * len(libs))
+    _region_users = mine
 
 
 if hasattr(os, "register_at_fork"):
