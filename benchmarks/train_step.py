@@ -552,10 +552,10 @@ def thread_facts(k: int) -> dict[str, Any]:
         facts["numpy_blas"] = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     except ImportError:
         pass
-    blas = max(facts["numpy_blas"] or [1])
-    facts["tc_conv"] = (f"conv2d splits a batch of N images into min(N, {blas}) ranges, one per thread "
-                        f"(tinygrad_conv.cores.split_images), each with 1-thread BLAS; matmul uses BLAS with "
-                        f"{blas} thread(s); other ops run on the calling thread")
+    split = tc.kernels.get_num_threads()
+    facts["tc_conv"] = (f"a large conv2d splits a batch of N images into min(N, {split}) ranges and a large matmul "
+                        f"its rows into {split}, one range per thread (tinygrad_conv.kernels.threads.split_images), "
+                        f"each with 1-thread BLAS; other ops run on the calling thread")
     return facts
 
 
