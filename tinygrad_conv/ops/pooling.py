@@ -187,7 +187,7 @@ def _windows(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any
         out.append(o)
         after.append(max(0, (o - 1) * s - p + d * (k - 1) + 1 - n))
     win = _Windows(kernel, strides, dilations, pads, tuple(after), size, tuple(out))
-    if not all(win.inside(axis).any(axis=1).all() for axis in range(spatial)):
+    if win.padded and not all(win.inside(axis).any(axis=1).all() for axis in range(spatial)):
         raise ValueError(f"{where}: with padding {padding!r} and dilation {dilation!r} a window of kernel_size "
                          f"{kernel_size!r} holds no input element (input {tuple(shape)})")
     return win
