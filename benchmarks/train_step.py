@@ -37,10 +37,10 @@ not their effect on the caches (measured on a saturated 2-core VM: the seed demo
 per step rose 4x too).
 
 Threads: ``--threads k`` (default ``os.cpu_count()``) sets ``torch.set_num_threads(k)`` and
-limits numpy's BLAS to k threads through threadpoolctl. tinygrad_conv's conv2d splits a
-batch's images into min(N, k) ranges on its own thread pool, each doing single-threaded
-BLAS calls (tinygrad_conv/cores.py); its other ops run on the calling thread, and its
-matmul (Linear) uses BLAS with k threads.
+limits numpy's BLAS to k threads through threadpoolctl. tinygrad_conv's large conv2d splits
+a batch's images into min(N, k) ranges on its own thread pool, and its large matmul (Linear)
+the rows of its result, each range doing single-threaded BLAS calls
+(tinygrad_conv/kernels/threads.py); its other ops run on the calling thread.
 """
 
 from __future__ import annotations
